@@ -1,0 +1,53 @@
+# The one front door. `make up` runs the whole stack in Docker; `make test` runs every test.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+COMPOSE ?= docker compose
+PYTEST := $(BIN)/python -m pytest
+export PCN_ADMIN_KEY ?=
+
+SERVICES := projects
+projects_PORT := 8001
+projects_CLASS := ProjectsService
+
+.PHONY: install up down demo dev test test-unit test-integration test-deploy bench docs
+
+$(BIN)/nameko: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(BIN)/nameko  ## a virtualenv with every pinned dependency
+
+up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, Prometheus), then the demo
+	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
+	$(COMPOSE) up --build --detach --wait
+	$(BIN)/python -m tools.demo --projects http://127.0.0.1:8001
+
+down:
+	$(COMPOSE) down
+
+demo: $(BIN)/nameko  ## walk a network project through the running services (make dev or make up)
+	$(BIN)/python -m tools.demo --projects http://127.0.0.1:8001
+
+dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (no Docker)
+	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
+	MONGO_URI=$${MONGO_URI:-mongomock://dev} $(BIN)/python -m tools.dev $(SERVICES)
+
+test: $(BIN)/nameko  ## the whole suite (needs RabbitMQ with the management plugin; see .ci/run)
+	$(PYTEST) tests
+
+test-unit: $(BIN)/nameko
+	$(PYTEST) tests/unit
+
+test-integration: $(BIN)/nameko
+	$(PYTEST) tests/integration
+
+test-deploy: $(BIN)/nameko
+	$(PYTEST) tests/deploy
+
+bench: $(BIN)/nameko  ## throughput figures (see bench/)
+	$(BIN)/python bench/outbox.py
+
+docs: $(BIN)/nameko  ## regenerate docs/events.md from the event catalogue
+	$(BIN)/python -m shared.events.docs

@@ -1,0 +1,155 @@
+"""API keys: issued by the projects service, verified by every service from its own copy.
+
+A key reads ``pcn_<key id>_<secret>``. Only its SHA-256 hash is stored or sent in events (the
+secret is 256 random bits, so a fast hash is as safe as a slow one here and keeps every request
+cheap). Each service keeps the hashes in its own ``api_keys`` collection, filled from
+``apikey.issued``/``apikey.revoked`` events, so no service reads another's database and a
+revocation reaches every service as fast as the event does.
+"""
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from nameko.extensions import DependencyProvider
+
+from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.storage import open_database
+
+API_KEYS = "api_keys"
+ADMIN_KEY_ID = "admin"
+
+
+def hash_key(key):
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def generate_key():
+    """(key id, the key to hand to its holder once, its hash)."""
+    key_id = secrets.token_hex(8)
+    key = f"pcn_{key_id}_{secrets.token_urlsafe(32)}"
+    return key_id, key, hash_key(key)
+
+
+def key_id_of(key):
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "pcn" or not parts[1]:
+        return None
+    return parts[1]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the role and the network/practice the key is bound to."""
+
+    key_id: str
+    role: str
+    network_id: str | None = None
+    practice_id: str | None = None
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def require_role(self, *roles):
+        if self.role not in roles and not self.is_admin:
+            raise Forbidden(f"this needs a key with role {' or '.join(roles)}; yours is {self.role}")
+
+    def may_act_for_network(self, network_id):
+        return self.is_admin or (self.role == "network_lead" and self.network_id == network_id)
+
+    def may_act_for_practice(self, practice_id, network_id):
+        if self.role == "practice":
+            return self.practice_id == practice_id
+        return self.may_act_for_network(network_id)
+
+    def may_read_network(self, network_id):
+        return self.is_admin or (self.role in ("network_lead", "practice")
+                                 and self.network_id == network_id)
+
+    def check_practice(self, practice_id, network_id, what="object"):
+        """404, not 403, so that a key never learns what another practice holds."""
+        if not self.may_act_for_practice(practice_id, network_id):
+            raise NotFound(f"no such {what}")
+
+
+class ApiKeyStore:
+    """The hashes of issued keys; written by the registry or by the key events."""
+
+    def __init__(self, database):
+        self.collection = database[API_KEYS]
+
+    @staticmethod
+    def ensure_indexes(database):
+        database[API_KEYS].create_index([("network_id", 1), ("issued_at", -1)])
+
+    def apply_issued(self, data):
+        self.collection.update_one(
+            {"_id": data["key_id"]},
+            {"$setOnInsert": {"key_hash": data["key_hash"], "role": data["role"],
+                              "network_id": data.get("network_id"),
+                              "practice_id": data.get("practice_id"),
+                              "issued_at": data["issued_at"], "revoked_at": None}},
+            upsert=True)
+
+    def apply_revoked(self, data):
+        # Upsert too: a revocation that overtakes its issue event must still win.
+        self.collection.update_one({"_id": data["key_id"]},
+                                   {"$set": {"revoked_at": data["revoked_at"]}}, upsert=True)
+
+    def find(self, key_id):
+        return self.collection.find_one({"_id": key_id})
+
+
+class Authentication:
+    """Per-request view: turns the request's key into a ``Principal`` or refuses it (401)."""
+
+    def __init__(self, store, admin_key_hash):
+        self.store = store
+        self.admin_key_hash = admin_key_hash
+
+    @staticmethod
+    def presented_key(request):
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            return header[7:].strip()
+        return request.headers.get("X-API-Key", "").strip()
+
+    def principal(self, request):
+        key = self.presented_key(request)
+        if not key:
+            raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+        if self.admin_key_hash and hmac.compare_digest(hash_key(key), self.admin_key_hash):
+            return Principal(ADMIN_KEY_ID, "admin")
+        key_id = key_id_of(key)
+        record = self.store.find(key_id) if key_id else None
+        if (record is None or record.get("revoked_at") is not None
+                or not record.get("key_hash")
+                or not hmac.compare_digest(record["key_hash"], hash_key(key))):
+            raise Unauthorized("the API key is unknown or revoked")
+        return Principal(key_id, record["role"], record.get("network_id"),
+                         record.get("practice_id"))
+
+    def require(self, request, *roles):
+        """The caller's principal, which must have one of ``roles`` (admin always may)."""
+        principal = self.principal(request)
+        if roles:
+            principal.require_role(*roles)
+        return principal
+
+
+class ApiKeyAuth(DependencyProvider):
+    """Injects ``Authentication``; the admin key comes from config ``PCN_ADMIN_KEY``."""
+
+    def setup(self):
+        config = self.container.config
+        admin_key = config.get("PCN_ADMIN_KEY") or ""
+        if len(admin_key) < 16:
+            raise ValueError("PCN_ADMIN_KEY must be set to a secret of at least 16 characters")
+        self.admin_key_hash = hash_key(admin_key)
+        database = open_database(config, self.container.service_name)
+        ApiKeyStore.ensure_indexes(database)
+        self.store = ApiKeyStore(database)
+
+    def get_dependency(self, worker_ctx):
+        return Authentication(self.store, self.admin_key_hash)

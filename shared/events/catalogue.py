@@ -1,0 +1,110 @@
+"""Every event type in the system: who publishes it, who consumes it, and its schema.
+
+This table is the contract between services. The broker topology (exchanges, consumer queues,
+retry and dead-letter queues) is declared from it, ``docs/events.md`` is generated from it, and
+tests fail when a service's handlers or the document drift from it.
+"""
+from dataclasses import dataclass
+
+from marshmallow import ValidationError
+
+from shared.events import projects as project_events
+from shared.events.envelope import EnvelopeSchema, new_envelope
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    producer: str
+    schema: type
+    description: str
+    # "service.method" of every event handler; the queue is named as nameko names it.
+    consumers: tuple = ()
+
+    @property
+    def exchange(self):
+        return f"{self.producer}.events"
+
+    def queue_for(self, consumer):
+        """nameko's SERVICE_POOL queue name for ``consumer`` ("service.method")."""
+        return f"evt-{self.producer}-{self.name}--{consumer}"
+
+
+CATALOGUE = (
+    EventType("project.created", 1, "projects", project_events.ProjectCreatedData,
+              "A QI project was registered, with its aim, scope and first practices."),
+    EventType("project.stage_changed", 1, "projects", project_events.ProjectStageChangedData,
+              "A project moved along idea → planning → testing → implementing → sustaining → closed."),
+    EventType("project.practice_joined", 1, "projects", project_events.ProjectPracticeJoinedData,
+              "A practice takes part in a project (and becomes an expected data submitter)."),
+    EventType("project.member_added", 1, "projects", project_events.ProjectMemberAddedData,
+              "A staff member (pseudonymous id) joined a project team with a role."),
+    EventType("pdsa.cycle_started", 1, "projects", project_events.PdsaCycleStartedData,
+              "A PDSA cycle began testing a change idea; says whether a prediction was made."),
+    EventType("pdsa.cycle_completed", 1, "projects", project_events.PdsaCycleCompletedData,
+              "A PDSA cycle was studied and acted on (adopt, adapt or abandon)."),
+    EventType("huddle.item_raised", 1, "projects", project_events.HuddleItemRaisedData,
+              "A team raised an issue on its huddle board."),
+    EventType("huddle.item_escalated", 1, "projects", project_events.HuddleItemEscalatedData,
+              "A huddle item the team cannot solve was escalated to a named leader."),
+    EventType("huddle.item_resolved", 1, "projects", project_events.HuddleItemResolvedData,
+              "A huddle item was unblocked; carries the time it took."),
+    EventType("apikey.issued", 1, "projects", project_events.ApiKeyIssuedData,
+              "An API key was issued; carries its SHA-256 hash (never the key) so every service "
+              "can verify it without sharing a database."),
+    EventType("apikey.revoked", 1, "projects", project_events.ApiKeyRevokedData,
+              "An API key was revoked; every service refuses it from then on."),
+)
+
+_BY_KEY = {(event.name, event.version): event for event in CATALOGUE}
+_ENVELOPE = EnvelopeSchema()
+
+
+def event_type(name, version=1):
+    try:
+        return _BY_KEY[(name, version)]
+    except KeyError:
+        raise KeyError(f"event type {name} v{version} is not in the catalogue") from None
+
+
+def producers():
+    return sorted({event.producer for event in CATALOGUE})
+
+
+def consumer_queues():
+    """(event type, consumer, queue name) for every consumer in the catalogue."""
+    return [(event, consumer, event.queue_for(consumer))
+            for event in CATALOGUE for consumer in event.consumers]
+
+
+def make_event(name, data, *, source, network_id, trace, practice_id=None, version=1):
+    """A new envelope for event ``name``, its ``data`` dumped to JSON types by the event's
+    schema and checked against it (a mismatch is a programming error and raises)."""
+    event = event_type(name, version)
+    if source != event.producer:
+        raise ValueError(f"{name} is published by {event.producer}, not {source}")
+    schema = event.schema()
+    dumped = schema.dump(data)
+    schema.load(dumped)
+    return new_envelope(name, dumped, source=source, network_id=network_id, trace=trace,
+                        practice_id=practice_id, schema_version=version)
+
+
+def validate_envelope(envelope):
+    """Check an envelope and its ``data`` against the catalogue; returns the loaded envelope.
+
+    Raises marshmallow ``ValidationError`` naming the bad fields (``data.<field>`` for data).
+    """
+    loaded = _ENVELOPE.load(envelope)
+    try:
+        event = event_type(loaded["event_type"], loaded["schema_version"])
+    except KeyError as exc:
+        raise ValidationError({"event_type": [str(exc.args[0])]}) from None
+    if loaded["source"] != event.producer:
+        raise ValidationError({"source": [f"{event.name} is published by {event.producer}"]})
+    try:
+        loaded["data"] = event.schema().load(loaded["data"])
+    except ValidationError as exc:
+        raise ValidationError({"data": exc.messages}) from None
+    return loaded

@@ -1,0 +1,201 @@
+"""Broker topology and the reliable event handler every consumer uses.
+
+Topology (declared from the event catalogue by each service at start, before it publishes):
+- ``<producer>.events`` topic exchanges, with the alternate exchange ``pcn.unrouted`` so that
+  an event no queue is bound for is kept in the ``pcn.unrouted`` queue, never dropped;
+- every consumer queue of the catalogue, named and declared exactly as nameko's
+  ``event_handler`` declares it, so events published before a consumer first starts wait for it;
+- retry: one queue per delay (``pcn.retry.<ms>ms``, message TTL = the delay) that dead-letters
+  back through the default exchange to the queue named by the message's routing key;
+- dead letters: exchange ``pcn.dead-letter``; ``<queue>.dead-letter`` per consumer queue.
+
+``event_handler`` wraps nameko's: it validates the envelope, skips event ids the handler has
+applied already (recorded under a unique index), and on failure publishes the message to the
+next retry delay, or after the last one to the dead-letter queue, then acks. nameko's default
+(ack and drop) and ``requeue_on_error`` (a hot loop) are both avoided.
+"""
+import logging
+import traceback
+
+from kombu import Connection, Exchange, Queue
+from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+
+from shared import metrics
+from shared.events.catalogue import CATALOGUE, consumer_queues, producers, validate_envelope
+from shared.storage import DuplicateKeyError, open_database
+
+log = logging.getLogger(__name__)
+
+UNROUTED = "pcn.unrouted"
+DEAD_LETTER_EXCHANGE = "pcn.dead-letter"
+ATTEMPT_HEADER = "x-pcn-attempt"
+DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
+APPLIED_EVENTS = "applied_events"
+
+
+def retry_delays(config):
+    return tuple(int(ms) for ms in config.get("EVENT_RETRY_DELAYS_MS", DEFAULT_RETRY_DELAYS_MS))
+
+
+def retry_exchange_name(delay_ms):
+    return f"pcn.retry.{delay_ms}ms"
+
+
+def dead_letter_queue_name(queue_name):
+    return f"{queue_name}.dead-letter"
+
+
+def events_exchange(producer):
+    """``<producer>.events``, declared by us (nameko's own declaration is switched off with
+    ``DECLARE_EVENT_EXCHANGES: false``) because only we add the alternate exchange."""
+    return Exchange(f"{producer}.events", type="topic", durable=True,
+                    arguments={"alternate-exchange": UNROUTED})
+
+
+def consumer_queue(queue_name, producer, event_type):
+    """The queue nameko's SERVICE_POOL ``event_handler`` declares, with the same arguments."""
+    return Queue(queue_name, exchange=Exchange(f"{producer}.events", type="topic", durable=True,
+                                               no_declare=True),
+                 routing_key=event_type, durable=True, auto_delete=False, exclusive=False)
+
+
+def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATALOGUE):
+    """Declare everything the event flow needs; idempotent, safe to run at every start."""
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        unrouted = Exchange(UNROUTED, type="fanout", durable=True)
+        unrouted(channel).declare()
+        Queue(UNROUTED, exchange=unrouted, durable=True)(channel).declare()
+        for producer in producers():
+            events_exchange(producer)(channel).declare()
+        dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+        dead_letters(channel).declare()
+        for event, _, queue_name in consumer_queues():
+            consumer_queue(queue_name, event.producer, event.name)(channel).declare()
+            Queue(dead_letter_queue_name(queue_name), exchange=dead_letters,
+                  routing_key=queue_name, durable=True)(channel).declare()
+        for delay_ms in delays_ms:
+            exchange = Exchange(retry_exchange_name(delay_ms), type="topic", durable=True)
+            exchange(channel).declare()
+            Queue(retry_exchange_name(delay_ms), exchange=exchange, routing_key="#", durable=True,
+                  queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+                  )(channel).declare()
+        channel.close()
+
+
+def declare_dead_letter_queue(amqp_uri, queue_name):
+    """For handlers outside the catalogue (tests, tools): their dead-letter queue."""
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+        Queue(dead_letter_queue_name(queue_name), exchange=dead_letters,
+              routing_key=queue_name, durable=True)(channel).declare()
+        channel.close()
+
+
+class BrokerTopology(DependencyProvider):
+    """Declares the topology in ``setup()``, before any entrypoint consumes or publishes."""
+
+    def setup(self):
+        config = self.container.config
+        declare_topology(config["AMQP_URI"], retry_delays(config))
+
+    def get_dependency(self, worker_ctx):
+        return None
+
+
+class AppliedEvents:
+    """The event ids each handler has applied, in the consuming service's own database."""
+
+    def __init__(self, database):
+        self.collection = database[APPLIED_EVENTS]
+        self.collection.create_index([("handler", 1), ("event_id", 1)], unique=True)
+
+    def seen(self, handler, event_id):
+        return self.collection.find_one({"handler": handler, "event_id": event_id}) is not None
+
+    def record(self, handler, event_id, applied_at):
+        try:
+            self.collection.insert_one(
+                {"handler": handler, "event_id": event_id, "applied_at": applied_at})
+        except DuplicateKeyError:
+            pass  # a concurrent redelivery recorded it first
+
+
+class ReliableEventHandler(EventHandler):
+    """nameko's ``event_handler`` with envelope checks, deduplication, retries, dead letters.
+
+    The decorated method receives the validated envelope (``data`` loaded by its schema).
+    """
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.handler_name = f"{self.container.service_name}.{self.method_name}"
+        self.delays_ms = retry_delays(config)
+        self.applied = AppliedEvents(open_database(config, self.container.service_name))
+        self.publisher = Publisher(config["AMQP_URI"], serializer="json", mandatory=True)
+        declare_dead_letter_queue(config["AMQP_URI"], self.queue.name)
+
+    def _labels(self):
+        return self.container.service_name, self.handler_name, self.event_type
+
+    def handle_message(self, body, message):
+        try:
+            envelope = validate_envelope(body)
+        except ValidationError as exc:
+            self._dead_letter(body, message, f"invalid envelope: {exc.messages}")
+            return
+        if self.applied.seen(self.handler_name, str(envelope["event_id"])):
+            metrics.EVENTS_DEDUPLICATED.labels(*self._labels()).inc()
+            self.queue_consumer.ack_message(message)
+            return
+        message.pcn_envelope = envelope
+        super().handle_message(envelope, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        envelope = message.pcn_envelope
+        if exc_info is None:
+            self.applied.record(self.handler_name, str(envelope["event_id"]),
+                                envelope["occurred_at"])
+            metrics.EVENTS_CONSUMED.labels(*self._labels()).inc()
+            self.queue_consumer.ack_message(message)
+            return
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        if attempt < len(self.delays_ms):
+            try:
+                self.publisher.publish(
+                    message.payload, exchange=retry_exchange_name(self.delays_ms[attempt]),
+                    routing_key=self.queue.name,
+                    headers={**(message.headers or {}), ATTEMPT_HEADER: attempt + 1,
+                             "x-pcn-last-error": error[:1000]})
+            except Exception as exc:  # broker trouble: give the message back, lose nothing
+                log.warning("could not schedule a retry of %s: %r", self.handler_name, exc)
+                self.queue_consumer.requeue_message(message)
+                return
+            metrics.EVENTS_RETRIED.labels(*self._labels()).inc()
+            self.queue_consumer.ack_message(message)
+        else:
+            self._dead_letter(message.payload, message, error)
+
+    def _dead_letter(self, body, message, reason):
+        log.error("%s dead-letters a message after %s attempts: %s", self.handler_name,
+                  (message.headers or {}).get(ATTEMPT_HEADER, 0), reason)
+        try:
+            self.publisher.publish(
+                body, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.queue.name,
+                headers={**(message.headers or {}), "x-pcn-dead-letter-reason": reason[:1000],
+                         "x-pcn-handler": self.handler_name})
+        except Exception as exc:
+            log.warning("could not dead-letter a message of %s: %r", self.handler_name, exc)
+            self.queue_consumer.requeue_message(message)
+            return
+        metrics.EVENTS_DEAD_LETTERED.labels(*self._labels()).inc()
+        self.queue_consumer.ack_message(message)
+
+
+event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,70 @@
+"""Prometheus metrics every service exports, and the provider that times every entrypoint.
+
+The metric objects are module-level, as prometheus-client intends: the registry is
+process-wide and the ``service`` label tells services apart.
+"""
+import time
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+ENTRYPOINT_CALLS = Counter(
+    "pcn_entrypoint_calls", "Entrypoint calls by outcome (success, client_error, error).",
+    ["service", "entrypoint", "outcome"])
+ENTRYPOINT_DURATION = Histogram(
+    "pcn_entrypoint_duration_seconds", "Time spent in each entrypoint.",
+    ["service", "entrypoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+HTTP_REQUESTS = Counter(
+    "pcn_http_requests", "HTTP requests answered, by method and status.",
+    ["service", "method", "status"])
+EVENTS_PUBLISHED = Counter(
+    "pcn_events_published", "Events confirmed by the broker, from the outbox.",
+    ["service", "event_type"])
+EVENTS_CONSUMED = Counter(
+    "pcn_events_consumed", "Events applied by a handler.", ["service", "handler", "event_type"])
+EVENTS_DEDUPLICATED = Counter(
+    "pcn_events_deduplicated", "Redelivered events a handler had already applied.",
+    ["service", "handler", "event_type"])
+EVENTS_RETRIED = Counter(
+    "pcn_events_retried", "Failed events sent back for a delayed retry.",
+    ["service", "handler", "event_type"])
+EVENTS_DEAD_LETTERED = Counter(
+    "pcn_events_dead_lettered", "Events moved to a dead-letter queue.",
+    ["service", "handler", "event_type"])
+OUTBOX_BACKLOG = Gauge("pcn_outbox_backlog", "Events waiting in the outbox.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "pcn_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox.", ["service"])
+
+
+def outcome_of(exc_info):
+    if exc_info is None:
+        return "success"
+    status = getattr(exc_info[1], "status", 500)
+    return "client_error" if status < 500 else "error"
+
+
+class EntrypointMetrics(DependencyProvider):
+    """Counts and times every entrypoint of the service it is declared on."""
+
+    def __init__(self):
+        self.started = {}
+
+    def worker_setup(self, worker_ctx):
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        service = self.container.service_name
+        entrypoint = worker_ctx.entrypoint.method_name
+        ENTRYPOINT_CALLS.labels(service, entrypoint, outcome_of(exc_info)).inc()
+        if started is not None:
+            ENTRYPOINT_DURATION.labels(service, entrypoint).observe(time.perf_counter() - started)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def exposition():
+    """(body, content type) of every metric, in Prometheus text format."""
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,62 @@
+"""What ops teams need from every service: health, readiness, metrics, the API document."""
+import logging
+
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
+
+from shared import metrics
+from shared.storage import is_reachable, open_database
+from shared.web import http, json_response
+
+log = logging.getLogger(__name__)
+
+
+def broker_reachable(amqp_uri):
+    try:
+        with Connection(amqp_uri, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("broker is not reachable: %r", exc)
+        return False
+
+
+class Readiness(DependencyProvider):
+    """Injects a callable answering {"broker": bool, "storage": bool}."""
+
+    def setup(self):
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        self.database = open_database(self.container.config, self.container.service_name)
+
+    def get_dependency(self, worker_ctx):
+        return lambda: {"broker": broker_reachable(self.amqp_uri),
+                        "storage": is_reachable(self.database)}
+
+
+class OpsEndpoints:
+    """Mixed into every service class. Needs ``auth`` (``ApiKeyAuth``), ``readiness``
+    (``Readiness``) and ``openapi_document`` (a dict) on the service."""
+
+    name = None
+    openapi_document = None
+
+    @http("GET", "/health")
+    def health(self, request):
+        return json_response(200, {"status": "ok", "service": self.name})
+
+    @http("GET", "/ready")
+    def ready(self, request):
+        checks = self.readiness()
+        status = 200 if all(checks.values()) else 503
+        return json_response(status, {"ready": status == 200, "checks": checks})
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        self.auth.require(request, "ops")
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, content_type=content_type)
+
+    @http("GET", "/openapi.json")
+    def openapi(self, request):
+        return json_response(200, self.openapi_document)

@@ -1,0 +1,42 @@
+"""Base for service repositories: aggregate writes that carry their events (the outbox)."""
+from shared.errors import Conflict
+from shared.outbox import new_document, with_events, without_outbox
+from shared.storage import DuplicateKeyError
+
+
+class AggregateRepository:
+    """Reads and writes of aggregate documents; every write may carry event envelopes."""
+
+    def __init__(self, database):
+        self.database = database
+
+    def insert(self, collection, document, events=(), conflict_message=None):
+        try:
+            self.database[collection].insert_one(new_document(document, events))
+        except DuplicateKeyError:
+            raise Conflict(conflict_message or "it exists already",
+                           {"id": [f"{document['_id']} exists already"]}) from None
+        return document
+
+    def update(self, collection, document_id, update, events=(), guard=None):
+        """Apply ``update`` and append ``events`` in one write, only while ``guard`` (a filter
+        on the state the change was decided on) still holds; 409 when it no longer does."""
+        selector = {"_id": document_id, **(guard or {})}
+        result = self.database[collection].update_one(selector, with_events(update, events))
+        if result.matched_count == 0:
+            raise Conflict("it was changed by someone else meanwhile; read it again and retry",
+                           {"id": [f"{document_id} changed concurrently"]})
+
+    def find(self, collection, document_id):
+        return without_outbox(self.database[collection].find_one({"_id": document_id},
+                                                                 {"outbox": 0}))
+
+    def find_many(self, collection, selector):
+        return [without_outbox(d) for d in self.database[collection].find(selector, {"outbox": 0})]
+
+    def page(self, collection, selector, page, page_size, sort=(("_id", 1),)):
+        """(documents of page ``page``, total count) for ``selector``."""
+        cursor = (self.database[collection].find(selector, {"outbox": 0}).sort(list(sort))
+                  .skip((page - 1) * page_size).limit(page_size))
+        items = [without_outbox(d) for d in cursor]
+        return items, self.database[collection].count_documents(selector)

@@ -1,0 +1,97 @@
+"""HTTP plumbing shared by every service: JSON in and out, one error shape, pagination."""
+import json
+import logging
+
+from marshmallow import Schema, ValidationError, fields, validate
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from shared import metrics
+from shared.errors import ApiError, BadRequest, Unprocessable, field_messages
+
+log = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json"
+MAX_PAGE_SIZE = 200
+
+
+def json_response(status, body, headers=None):
+    return Response(
+        json.dumps(body, default=str), status=status, mimetype=JSON_CONTENT_TYPE, headers=headers
+    )
+
+
+def error_response(error):
+    return json_response(error.status, error.to_body())
+
+
+class JsonHttpHandler(HttpRequestHandler):
+    """nameko's ``http`` entrypoint, answering errors in the shared JSON shape.
+
+    ``ApiError`` subclasses become their status; anything else is a 500 whose body
+    names no internals (the traceback goes to the log).
+    """
+
+    def __init__(self, method, url, **kwargs):
+        kwargs.setdefault("expected_exceptions", (ApiError,))
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        metrics.HTTP_REQUESTS.labels(
+            self.container.service_name, request.method, str(response.status_code)).inc()
+        return response
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, ApiError):
+            return error_response(exc)
+        if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
+            return error_response(BadRequest(exc.description or str(exc)))
+        log.error("unhandled error in %s %s: %r", self.method, self.url, exc)
+        return error_response(ApiError("the service failed to handle this request"))
+
+
+http = JsonHttpHandler.decorator
+
+
+def read_json(request):
+    """Parse the request body as JSON, or raise 400 saying why."""
+    if not request.data:
+        raise BadRequest("the request body must be a JSON document", {"body": ["missing"]})
+    try:
+        return json.loads(request.get_data(as_text=True))
+    except ValueError as exc:
+        raise BadRequest("the request body is not valid JSON", {"body": [str(exc)]}) from None
+
+
+def load(schema, payload, partial=False):
+    """Validate ``payload`` with a marshmallow schema; 422 naming every bad field."""
+    try:
+        return schema.load(payload, partial=partial)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the request has invalid fields", field_messages(exc.messages)
+        ) from None
+
+
+def load_body(request, schema, partial=False):
+    payload = read_json(request)
+    if not isinstance(payload, (dict, list)):
+        raise BadRequest("the request body must be a JSON object", {"body": ["not an object"]})
+    return load(schema, payload, partial=partial)
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+def load_query(request, schema):
+    """Validate query-string arguments (only those the schema knows) with ``schema``."""
+    known = {name: request.args.get(name) for name in schema.fields if name in request.args}
+    return load(schema, known)
+
+
+def page_body(items, page, page_size, total):
+    return {"items": items, "page": page, "page_size": page_size, "total": total}

@@ -1,0 +1,95 @@
+"""Test helpers: an HTTP client for a service under test, and a pika observer on the broker."""
+import json
+import time
+
+import pika
+import requests
+
+from tests.conftest import ADMIN_KEY
+
+
+class ServiceClient:
+    """``requests`` against a running container (nameko's web_session fixture no longer
+    imports on Werkzeug 3)."""
+
+    def __init__(self, web_address, key=ADMIN_KEY):
+        self.base = f"http://{web_address}"
+        self.key = key
+
+    def as_key(self, key):
+        return ServiceClient(self.base[len("http://"):], key)
+
+    def request(self, method, path, json_body=None, headers=None, **kwargs):
+        all_headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        all_headers.update(headers or {})
+        return requests.request(method, self.base + path, json=json_body, headers=all_headers,
+                                timeout=10, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.request("POST", path, json_body, **kwargs)
+
+    def patch(self, path, json_body=None, **kwargs):
+        return self.request("PATCH", path, json_body, **kwargs)
+
+
+def pika_connection(amqp_uri):
+    return pika.BlockingConnection(pika.URLParameters(amqp_uri))
+
+
+class EventObserver:
+    """A private queue bound to an events exchange, read with pika, to see what reached the
+    broker. Bind it before the events are published."""
+
+    def __init__(self, amqp_uri, exchange, routing_key="#"):
+        self.connection = pika_connection(amqp_uri)
+        self.channel = self.connection.channel()
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        self.channel.queue_bind(self.queue, exchange, routing_key)
+
+    def collect(self, count, timeout=10.0, settle=0.3):
+        """Messages (body, properties) until ``count`` arrived and ``settle`` s passed
+        without another, or ``timeout``."""
+        messages, deadline, last = [], time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                if len(messages) >= count and last and time.monotonic() - last > settle:
+                    break
+                self.connection.sleep(0.05)
+                continue
+            messages.append((json.loads(body), properties))
+            last = time.monotonic()
+        return messages
+
+    def close(self):
+        if self.connection.is_open:
+            self.connection.close()
+
+
+def queue_messages(amqp_uri, queue, limit=1000):
+    """Read (and ack) every message waiting in ``queue``: (body, headers) pairs."""
+    connection = pika_connection(amqp_uri)
+    try:
+        channel = connection.channel()
+        found = []
+        while len(found) < limit:
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return found
+            found.append((json.loads(body), properties.headers or {}))
+        return found
+    finally:
+        connection.close()
+
+
+def wait_until(condition, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    return condition()
