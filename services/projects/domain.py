@@ -91,7 +91,7 @@ def check_project_creation(principal, command, practices):
     if missing:
         raise Unprocessable("unknown practices", {"practice_ids": [f"{p} is not registered"
                                                                     for p in missing]})
-    outside = [p for p, practice in practices.items() if practice["network_id"] != network_id]
+    outside = [p for p in command["practice_ids"] if practices[p]["network_id"] != network_id]
     if outside:
         raise Unprocessable("practices of another network",
                             {"practice_ids": [f"{p} is not in network {network_id}"

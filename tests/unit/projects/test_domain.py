@@ -1,0 +1,186 @@
+"""The projects domain rules, without broker or database."""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from services.projects import domain
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.events.catalogue import validate_envelope
+from shared.events.envelope import Trace
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+TRACE = Trace("corr-1")
+LEAD = Principal("k1", "network_lead", "north-pcn")
+PRACTICE = Principal("k2", "practice", "north-pcn", "F84001")
+OTHER_PRACTICE = Principal("k3", "practice", "north-pcn", "F84002")
+ADMIN = Principal("admin", "admin")
+PRACTICES = {"F84001": {"_id": "F84001", "network_id": "north-pcn"},
+             "F84002": {"_id": "F84002", "network_id": "north-pcn"},
+             "Y00001": {"_id": "Y00001", "network_id": "south-pcn"}}
+
+
+def command(**overrides):
+    base = {"network_id": "north-pcn", "title": "SMR", "scope": "network",
+            "practice_ids": ["F84001", "F84002"], "change_ideas": ["template"], "members": [],
+            "aim": {"what": "w", "how_much": "90%", "by_when": date(2027, 6, 30)}}
+    base.update(overrides)
+    return base
+
+
+def project(**overrides):
+    document, _ = domain.create_project(command(**overrides), NOW, TRACE)
+    return document
+
+
+def test_create_project_emits_created_then_joined_per_practice_with_valid_envelopes():
+    document, events = domain.create_project(
+        command(members=[{"staff_id": "lep-1", "role": "lived_experience_partner",
+                          "practice_id": None}]), NOW, TRACE)
+    assert [e["event_type"] for e in events] == [
+        "project.created", "project.practice_joined", "project.practice_joined",
+        "project.member_added"]
+    for envelope in events:
+        loaded = validate_envelope(envelope)
+        assert loaded["correlation_id"] == "corr-1" and loaded["source"] == "projects"
+    assert document["stage"] == "idea" and document["aim"]["by_when"] == "2027-06-30"
+    assert domain.lived_experience_partners(document) == 1
+
+
+@pytest.mark.parametrize("from_stage, to_stage", [
+    ("idea", "planning"), ("planning", "testing"), ("testing", "implementing"),
+    ("implementing", "sustaining"), ("sustaining", "closed"), ("testing", "planning"),
+    ("implementing", "testing"), ("idea", "closed")])
+def test_sensible_stage_transitions_are_allowed(from_stage, to_stage):
+    update, events = domain.change_stage(project(stage=from_stage) | {"stage": from_stage},
+                                         to_stage, None, NOW, TRACE)
+    assert update["$set"]["stage"] == to_stage
+    assert events[0]["data"] == {"project_id": events[0]["data"]["project_id"],
+                                 "from_stage": from_stage, "to_stage": to_stage, "reason": None}
+
+
+@pytest.mark.parametrize("from_stage, to_stage", [
+    ("idea", "testing"), ("idea", "sustaining"), ("planning", "implementing"),
+    ("closed", "idea"), ("closed", "planning"), ("sustaining", "idea"), ("idea", "idea")])
+def test_other_stage_transitions_conflict(from_stage, to_stage):
+    with pytest.raises(Conflict) as refused:
+        domain.change_stage(project() | {"stage": from_stage}, to_stage, None, NOW, TRACE)
+    assert "stage" in refused.value.fields
+
+
+def test_project_creation_rules():
+    domain.check_project_creation(LEAD, command(), PRACTICES)
+    domain.check_project_creation(PRACTICE, command(scope="practice", practice_ids=["F84001"]),
+                                  {"F84001": PRACTICES["F84001"]})
+    with pytest.raises(Forbidden):
+        domain.check_project_creation(PRACTICE, command(), PRACTICES)
+    with pytest.raises(Forbidden):
+        domain.check_project_creation(PRACTICE, command(scope="practice",
+                                                        practice_ids=["F84002"]),
+                                      {"F84002": PRACTICES["F84002"]})
+    with pytest.raises(Unprocessable) as unknown:
+        domain.check_project_creation(LEAD, command(practice_ids=["F84009"]), {})
+    assert "practice_ids" in unknown.value.fields
+    with pytest.raises(Unprocessable):
+        domain.check_project_creation(LEAD, command(practice_ids=["Y00001"]),
+                                      {"Y00001": PRACTICES["Y00001"]})
+    with pytest.raises(Unprocessable):
+        domain.check_project_creation(LEAD, command(scope="practice"), PRACTICES)
+
+
+def test_visibility_and_write_rules():
+    network_project = project()
+    domain.check_project_visible(PRACTICE, network_project)
+    domain.check_project_write(LEAD, network_project)
+    with pytest.raises(Forbidden):
+        domain.check_project_write(PRACTICE, network_project)
+    domain.check_project_write(PRACTICE, network_project, "F84001")
+    with pytest.raises(Forbidden):
+        domain.check_project_write(PRACTICE, network_project, "F84002")
+    solo = project(scope="practice", practice_ids=["F84001"])
+    with pytest.raises(NotFound):
+        domain.check_project_visible(OTHER_PRACTICE, solo)
+    with pytest.raises(NotFound):
+        domain.check_project_visible(Principal("k9", "network_lead", "south-pcn"), solo)
+
+
+def test_members_must_belong_to_a_participating_practice_and_not_repeat():
+    document = project()
+    member = {"staff_id": "gp-1", "role": "member", "practice_id": "F84001"}
+    update, events = domain.add_member(document, document, member, NOW, TRACE)
+    assert events[0]["event_type"] == "project.member_added"
+    with pytest.raises(Conflict):
+        domain.add_member(document, {"members": [update["$push"]["members"]]}, member, NOW, TRACE)
+    with pytest.raises(Unprocessable):
+        domain.add_member(document, document, {**member, "practice_id": "Y00001"}, NOW, TRACE)
+
+
+def test_only_network_projects_take_more_practices():
+    solo = project(scope="practice", practice_ids=["F84001"])
+    with pytest.raises(Conflict):
+        domain.join_practice(solo, PRACTICES["F84002"], NOW, TRACE)
+    with pytest.raises(Conflict):
+        domain.join_practice(project(), PRACTICES["F84001"], NOW, TRACE)
+    with pytest.raises(Unprocessable):
+        domain.join_practice(project(practice_ids=["F84001"]), PRACTICES["Y00001"], NOW, TRACE)
+
+
+def test_pdsa_cycle_flags_missing_prediction_and_needs_study_before_act():
+    cycle, events = domain.start_cycle(project(), {"change_idea": "c", "plan": "p",
+                                                   "prediction": "  "}, "F84001", NOW, TRACE)
+    assert cycle["flags"] == ["no_prediction"]
+    assert events[0]["data"]["has_prediction"] is False
+    with pytest.raises(Unprocessable) as refused:
+        domain.update_cycle(cycle, {"act": "adopt"}, NOW, TRACE)
+    assert "study_notes" in refused.value.fields
+    with pytest.raises(Unprocessable):
+        domain.update_cycle(cycle, {"completed_on": date(2026, 11, 3)}, NOW, TRACE)
+    with pytest.raises(Unprocessable):
+        domain.update_cycle(cycle, {"act": "adopt", "study_notes": "s",
+                                    "completed_on": date(2026, 1, 1)}, NOW, TRACE)
+    update, events = domain.update_cycle(cycle, {"study_notes": "s", "prediction": "p",
+                                                 "act": "abandon"}, NOW, TRACE)
+    assert update["$set"]["status"] == "completed" and update["$set"]["flags"] == []
+    assert events[0]["event_type"] == "pdsa.cycle_completed"
+    assert events[0]["data"]["act"] == "abandon" and events[0]["data"]["has_prediction"] is True
+    with pytest.raises(Conflict):
+        domain.update_cycle(cycle | {"status": "completed"}, {"do_notes": "x"}, NOW, TRACE)
+
+
+def test_closed_projects_take_no_cycles():
+    with pytest.raises(Conflict):
+        domain.start_cycle(project() | {"stage": "closed"}, {"change_idea": "c", "plan": "p"},
+                           None, NOW, TRACE)
+
+
+def test_huddle_item_lifecycle_and_time_to_unblock():
+    item, events = domain.raise_item({"practice_id": "F84001", "team": "t", "description": "d",
+                                      "raised_by": "n-1"}, "north-pcn", NOW, TRACE)
+    assert events[0]["event_type"] == "huddle.item_raised"
+    update, events = domain.escalate_item(item, "pm-1", NOW + timedelta(hours=1), TRACE)
+    escalated = item | update["$set"]
+    with pytest.raises(Conflict):
+        domain.escalate_item(escalated, "pm-2", NOW, TRACE)
+    update, events = domain.resolve_item(escalated, "fixed", NOW + timedelta(hours=3), TRACE)
+    assert update["$set"]["time_to_unblock_seconds"] == 3 * 3600
+    assert events[0]["data"]["was_escalated"] is True
+    with pytest.raises(Conflict):
+        domain.resolve_item(escalated | update["$set"], "again", NOW, TRACE)
+
+
+def test_who_may_issue_which_key():
+    assert domain.key_scope(ADMIN, "ops", None, None, False) == (None, None)
+    assert domain.key_scope(ADMIN, "network_lead", "north-pcn", None, True) == ("north-pcn", None)
+    assert domain.key_scope(LEAD, "practice", None, PRACTICES["F84001"], False) == (
+        "north-pcn", "F84001")
+    with pytest.raises(Forbidden):
+        domain.key_scope(LEAD, "practice", None, PRACTICES["Y00001"], False)
+    with pytest.raises(Forbidden):
+        domain.key_scope(LEAD, "network_lead", "north-pcn", None, True)
+    with pytest.raises(Unprocessable):
+        domain.key_scope(ADMIN, "network_lead", "nowhere", None, False)
+    with pytest.raises(Unprocessable):
+        domain.key_scope(ADMIN, "practice", None, None, False)
+    key, events = domain.issue_key("abc", "0" * 64, "ops", None, None, None, NOW, TRACE)
+    with pytest.raises(Conflict):
+        domain.revoke_key(key | {"revoked_at": NOW}, NOW, TRACE)

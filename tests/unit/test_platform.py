@@ -1,0 +1,166 @@
+"""The shared platform pieces that need no broker: config, errors, envelopes, catalogue, auth,
+validation, and the outbox against the storage fixture."""
+import ast
+import pathlib
+from datetime import date
+
+import pytest
+from marshmallow import ValidationError
+
+from shared import auth
+from shared.config import expand_environment
+from shared.errors import field_messages
+from shared.events import docs
+from shared.events.catalogue import CATALOGUE, make_event, validate_envelope
+from shared.events.envelope import Trace
+from shared.outbox import Outbox, OutboxRelay, new_document, with_events
+from shared.storage import open_database
+from shared.validation import no_patient_identifiers
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def created(project_id="prj_1"):
+    return make_event("project.created", {
+        "project_id": project_id, "title": "t", "scope": "practice", "stage": "idea",
+        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
+        "practice_ids": ["F84001"]}, source="projects", network_id="n", trace=Trace("c"))
+
+
+def test_config_reads_environment_with_defaults():
+    text = "A: ${X:one}\nB: ${Y}\nC: ${Z:}"
+    assert expand_environment(text, {"Y": "two"}) == "A: one\nB: two\nC: "
+    with pytest.raises(KeyError, match="Y"):
+        expand_environment(text, {})
+
+
+def test_error_fields_are_flattened_to_dotted_names():
+    assert field_messages({"aim": {"by_when": ["Not a valid date."]}, "practice_ids": {
+        0: ["bad"]}}) == {"aim.by_when": ["Not a valid date."], "practice_ids.0": ["bad"]}
+
+
+def test_envelope_validation_names_bad_fields():
+    envelope = created()
+    assert validate_envelope(envelope)["data"]["aim"]["by_when"] == date(2027, 1, 1)
+    with pytest.raises(ValidationError) as bad_data:
+        validate_envelope({**envelope, "data": {**envelope["data"], "scope": "galaxy"}})
+    assert "scope" in bad_data.value.messages["data"]
+    with pytest.raises(ValidationError) as bad_source:
+        validate_envelope({**envelope, "source": "training"})
+    assert "source" in bad_source.value.messages
+    with pytest.raises(ValidationError) as unknown:
+        validate_envelope({**envelope, "event_type": "project.exploded"})
+    assert "event_type" in unknown.value.messages
+    with pytest.raises(ValidationError) as missing:
+        validate_envelope({k: v for k, v in envelope.items() if k != "occurred_at"})
+    assert "occurred_at" in missing.value.messages
+
+
+def test_make_event_refuses_data_that_breaks_the_schema():
+    with pytest.raises(ValidationError):
+        make_event("project.practice_joined", {"project_id": "p"}, source="projects",
+                   network_id="n", trace=Trace())
+
+
+def test_events_document_matches_the_catalogue():
+    assert docs.main(["--check"]) == 0, "docs/events.md is stale: run make docs"
+
+
+def handlers_in_services():
+    """("service.method", source, event type) of every event_handler under services/."""
+    found = set()
+    for path in (ROOT / "services").rglob("service.py"):
+        tree = ast.parse(path.read_text())
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            service = next((s.value.value for s in cls.body if isinstance(s, ast.Assign)
+                            and getattr(s.targets[0], "id", None) == "name"), None)
+            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
+                for decorator in method.decorator_list:
+                    if (isinstance(decorator, ast.Call)
+                            and getattr(decorator.func, "id", None) == "event_handler"):
+                        source, event = (a.value for a in decorator.args[:2])
+                        found.add((f"{service}.{method.name}", source, event))
+            bases = {getattr(b, "id", None) for b in cls.bases}
+            if "ApiKeyReplica" in bases:
+                found.add((f"{service}.apply_api_key_issued", "projects", "apikey.issued"))
+                found.add((f"{service}.apply_api_key_revoked", "projects", "apikey.revoked"))
+    return found
+
+
+def test_every_handler_is_in_the_catalogue_and_every_consumer_exists():
+    catalogued = {(consumer, event.producer, event.name)
+                  for event in CATALOGUE for consumer in event.consumers}
+    assert handlers_in_services() == catalogued
+
+
+def test_keys_hash_and_parse():
+    key_id, key, key_hash = auth.generate_key()
+    assert auth.key_id_of(key) == key_id and auth.hash_key(key) == key_hash
+    assert len(key_hash) == 64 and key_hash not in key
+    assert auth.key_id_of("pcn__x") is None and auth.key_id_of("token") is None
+
+
+@pytest.mark.parametrize("text", ["NHS 943 476 5919", "9434765919", "id 943-476-5919 seen"])
+def test_free_text_with_an_nhs_number_is_refused(text):
+    with pytest.raises(ValidationError):
+        no_patient_identifiers(text)
+
+
+@pytest.mark.parametrize("text", ["saved 280 appointments a week", "call 0123 4567", "12345678901"])
+def test_free_text_without_one_passes(text):
+    no_patient_identifiers(text)
+
+
+class RecordingPublisher:
+    """Confirms every message except the ids it is told to refuse."""
+
+    def __init__(self, refuse=()):
+        self.refuse = set(refuse)
+        self.published = []
+
+    def publish_batch(self, messages):
+        self.published += [m[2] for m in messages]
+        return {m[2] for m in messages} - self.refuse
+
+
+def test_outbox_relay_marks_only_the_confirmed_prefix_and_keeps_order(storage_config):
+    database = open_database(storage_config, "unit")
+    Outbox.ensure_indexes(database, ["things"])
+    first, second, third = created("a"), created("b"), created("c")
+    database["things"].insert_one(new_document({"_id": 1}, [first, second]))
+    database["things"].update_one({"_id": 1}, with_events({"$set": {"x": 1}}, [third]))
+    outbox = Outbox(database, ["things"])
+    assert outbox.backlog()[0] == 3
+
+    refusing = RecordingPublisher(refuse={second["event_id"]})
+    relay = OutboxRelay(outbox, refusing, "unit")
+    with pytest.raises(Exception, match="stay pending"):
+        relay.publish_pending()
+    remaining = database["things"].find_one({"_id": 1})["outbox"]
+    assert [e["event_id"] for e in remaining] == [second["event_id"], third["event_id"]]
+
+    publisher = RecordingPublisher()
+    assert OutboxRelay(outbox, publisher, "unit").publish_pending() == 2
+    assert publisher.published == [second["event_id"], third["event_id"]]
+    assert "outbox" not in database["things"].find_one({"_id": 1})
+    assert outbox.backlog() == (0, 0.0)
+
+
+def test_outbox_relay_takes_the_oldest_documents_first_in_batches(storage_config):
+    database = open_database(storage_config, "unit")
+    events = [created(str(n)) for n in range(7)]
+    for number, envelope in enumerate(events):
+        database["things"].insert_one(new_document({"_id": number}, [envelope]))
+    publisher = RecordingPublisher()
+    assert OutboxRelay(Outbox(database, ["things"]), publisher, "unit", batch_size=3
+                       ).publish_pending() == 7
+    assert publisher.published == [e["event_id"] for e in events]
+
+
+def test_only_one_relay_holds_the_lease(storage_config):
+    outbox = Outbox(open_database(storage_config, "unit"), [])
+    assert outbox.acquire_lease("a", 30)
+    assert outbox.acquire_lease("a", 30)
+    assert not outbox.acquire_lease("b", 30)
+    outbox.release_lease("a")
+    assert outbox.acquire_lease("b", 30)
