@@ -66,39 +66,54 @@ class Outbox:
             database[name].create_index([(OUTBOX_SINCE, 1)], sparse=True)
 
     def pending(self, limit):
-        """Up to ``limit`` documents with pending events, oldest first: (collection, id, events)."""
+        """Up to ``limit`` documents with pending events, oldest first:
+        (collection, id, pending since, events)."""
         batch = []
         for name in self.collections:
             cursor = (self.database[name]
                       .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1, OUTBOX_SINCE: 1})
                       .sort(OUTBOX_SINCE, 1).limit(limit))
-            batch += [(doc[OUTBOX_SINCE], name, doc["_id"], doc.get(OUTBOX) or [])
+            batch += [(name, doc["_id"], as_utc(doc[OUTBOX_SINCE]), doc.get(OUTBOX) or [])
                       for doc in cursor]
-        batch.sort(key=lambda row: as_utc(row[0]))
-        return [(name, doc_id, events) for _, name, doc_id, events in batch[:limit]]
+        batch.sort(key=lambda row: row[2])
+        return batch[:limit]
 
-    def mark_sent(self, sent):
-        """Remove sent events: ``sent`` maps (collection, id) to the ids of an outbox prefix.
+    def mark_sent(self, batch, confirmed):
+        """Remove from each document of ``batch`` (rows of ``pending``) the longest prefix of
+        its events that ``confirmed`` holds; returns how many events that removed.
 
-        Event ids are unique, so one ``$pull`` of all of them per collection is exact; three
-        round trips per collection whatever the batch size.
+        Event ids are unique, so one ``$pull`` of all of them per collection is exact. The
+        cheap condition on ``outbox_since`` comes first in each filter (MongoDB ignores the
+        order; mongomock, which scans, then skips most documents early).
         """
+        removed, partial = 0, []
         by_collection = {}
-        for (name, doc_id), event_ids in sent.items():
-            doc_ids, all_event_ids = by_collection.setdefault(name, ([], []))
-            doc_ids.append(doc_id)
-            all_event_ids.extend(event_ids)
-        for name, (doc_ids, event_ids) in by_collection.items():
+        for name, doc_id, since, events in batch:
+            prefix = []
+            for envelope in events:
+                if envelope["event_id"] not in confirmed:
+                    break  # keep order: nothing after an unconfirmed event counts as sent
+                prefix.append(envelope["event_id"])
+            if not prefix:
+                continue
+            if len(prefix) < len(events):
+                partial.append((name, doc_id))
+            doc_ids, event_ids, latest = by_collection.get(name, ([], [], since))
+            by_collection[name] = (doc_ids + [doc_id], event_ids + prefix, max(latest, since))
+            removed += len(prefix)
+        for name, (doc_ids, event_ids, latest) in by_collection.items():
             collection = self.database[name]
-            collection.update_many({"_id": {"$in": doc_ids}},
+            collection.update_many({OUTBOX_SINCE: {"$lte": latest}, "_id": {"$in": doc_ids}},
                                    {"$pull": {OUTBOX: {"event_id": {"$in": event_ids}}}})
-            # Only where still empty: a write racing with us keeps its marker.
-            collection.update_many({"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}},
+            # Only where now empty: a write racing with us keeps its events and its marker.
+            collection.update_many({OUTBOX: {"$size": 0}, "_id": {"$in": doc_ids}},
                                    {"$unset": {OUTBOX_SINCE: "", OUTBOX: ""}})
-            for document in collection.find({"_id": {"$in": doc_ids}, "outbox.0": {"$exists": True}},
-                                            {OUTBOX: 1}):
+        for name, doc_id in partial:
+            document = self.database[name].find_one({"_id": doc_id}, {OUTBOX: 1})
+            if document and document.get(OUTBOX):
                 oldest = datetime.fromisoformat(document[OUTBOX][0]["occurred_at"])
-                collection.update_one({"_id": document["_id"]}, {"$set": {OUTBOX_SINCE: oldest}})
+                self.database[name].update_one({"_id": doc_id}, {"$set": {OUTBOX_SINCE: oldest}})
+        return removed
 
     def backlog(self):
         """(number of pending events, age in seconds of the oldest pending event)."""
@@ -132,7 +147,7 @@ class Outbox:
 class OutboxRelay:
     """Moves pending events from an ``Outbox`` to the broker; plain Python, no nameko."""
 
-    def __init__(self, outbox, publisher, service_name, batch_size=500):
+    def __init__(self, outbox, publisher, service_name, batch_size=1000):
         self.outbox = outbox
         self.publisher = publisher
         self.service_name = service_name
@@ -147,24 +162,14 @@ class OutboxRelay:
                 return total
             messages = [(f"{envelope['source']}.events", envelope["event_type"],
                          envelope["event_id"], envelope, {})
-                        for _, _, events in batch for envelope in events]
+                        for _, _, _, events in batch for envelope in events]
             confirmed = self.publisher.publish_batch(messages)
-            sent = {}
-            for name, doc_id, events in batch:
-                prefix = []
-                for envelope in events:
-                    if envelope["event_id"] not in confirmed:
-                        break  # keep order: nothing after an unconfirmed event counts as sent
-                    prefix.append(envelope["event_id"])
-                if prefix:
-                    sent[(name, doc_id)] = prefix
-            self.outbox.mark_sent(sent)
-            for _, _, events in batch:
+            count = self.outbox.mark_sent(batch, confirmed)
+            for _, _, _, events in batch:
                 for envelope in events:
                     if envelope["event_id"] in confirmed:
                         metrics.EVENTS_PUBLISHED.labels(
                             self.service_name, envelope["event_type"]).inc()
-            count = sum(len(ids) for ids in sent.values())
             total += count
             if count < len(messages):
                 raise PublishFailed(f"{len(messages) - count} events stay pending")
@@ -182,7 +187,7 @@ class OutboxRelayRunner(DependencyProvider):
     """Runs an ``OutboxRelay`` in the service process, woken after every worker.
 
     Config: ``OUTBOX_POLL_SECONDS`` (default 1.0), ``OUTBOX_LEASE_SECONDS`` (default 15),
-    ``OUTBOX_BATCH_SIZE`` (default 500).
+    ``OUTBOX_BATCH_SIZE`` (default 1000).
     """
 
     def __init__(self, *collections):
@@ -199,7 +204,7 @@ class OutboxRelayRunner(DependencyProvider):
         Outbox.ensure_indexes(database, self.collections)
         self.relay = OutboxRelay(
             Outbox(database, self.collections), ConfirmingPublisher(config["AMQP_URI"]),
-            self.container.service_name, int(config.get("OUTBOX_BATCH_SIZE", 500)))
+            self.container.service_name, int(config.get("OUTBOX_BATCH_SIZE", 1000)))
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.lease_seconds = float(config.get("OUTBOX_LEASE_SECONDS", 15))
         self.owner = f"{self.container.service_name}-{uuid.uuid4().hex[:12]}"

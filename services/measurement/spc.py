@@ -1,4 +1,4 @@
-"""Statistical process control (XmR charts): a pure-Python port of NHSRplotthedots.
+"""Statistical process control (XmR charts): a Python port of NHSRplotthedots.
 
 This module reproduces the calculations of the NHS-R community's R package
 **NHSRplotthedots v0.2.2** ("Making Data Count" / "plot the dots" XmR charts):
@@ -27,6 +27,8 @@ date is itself a rebase date; rebase dates absent from the data are ignored):
   ``mr < 3.267 * amr`` (strict), then ``amr`` is recomputed once.  Consequence
   kept from R: when every moving range is 0 (a constant series) nothing is
   ``< 0``, every range is screened out and the limits are NA (``None`` here);
+  when only the non-zero ranges are screened out, ``amr`` becomes 0 and the
+  limits collapse onto the mean, so every point off the mean is outside;
 * ``lpl/upl = mean -/+ 2.66 * amr``; near limits ``mean -/+ 2 * (2.66 / 3) * amr``;
 * ``outside_limits = y > upl | y < lpl``; ``relative_to_mean = sign(y - mean)``
   (a point exactly on the mean is 0: it is on neither side and breaks a run);
@@ -96,10 +98,14 @@ Choices made where R gives no exact Python counterpart
   port raises :class:`SpcInputError` naming the date, as R fails there too.
 * Infinite values are rejected with :class:`SpcInputError` (R would propagate
   ``Inf``/``NaN`` through the limits; that is not meaningful input here).
-* ``mean()``: R accumulates in long double and adds a correction pass; here
-  the mean is computed with an exactly rounded sum plus the same correction
-  pass (:func:`_mean`), which gives the correctly rounded mean.  The two can
-  only differ in the last bit in rare near-tie cases.
+* ``mean()``: R's ``real_mean`` sums in C ``long double`` and adds a
+  correction pass; :func:`_mean` does exactly that with numpy's ``longdouble``
+  (the same x87 80-bit type on x86-64 Linux), so means, and hence ties such as
+  a point exactly on the mean, agree with R bit for bit.  (A plain
+  ``sum / n`` or even ``fsum / n`` differs in the last bit for a sizeable share
+  of series, e.g. ``[0, 0, 0, 0, 0.1, 0.5]``: R's mean is exactly ``0.1``.)
+  numpy is used only for this; the rest is plain Python, which measured
+  faster than numpy for series of ~100 points.
 * NA/NaN limits and means are returned as ``None`` (JSON ``null``).
 * ``fix_after_n_points`` must be a number ``>= 12`` (as R validates; a
   non-integer ``n`` fixes on the first ``floor(n)`` points, as
@@ -142,6 +148,7 @@ __all__ = [
     "OUTLIER_SCREEN",
     "SHORT_GROUP_THRESHOLD",
     "SHORT_GROUP_WARNING",
+    "POINT_FIELDS",
 ]
 
 # --------------------------------------------------------------------------- #
@@ -321,25 +328,30 @@ _PointBuilder = make_dataclass(
 )
 
 
-def _build_point_fast(*args, _builder=_PointBuilder, _cls=SpcPoint):
-    p = _builder(*args)
-    p.__class__ = _cls
-    return p
+def _build_points_fast(*columns, _builder=_PointBuilder, _cls=SpcPoint) -> list:
+    points = list(map(_builder, *columns))
+    for p in points:
+        p.__class__ = _cls
+    return points
+
+
+def _build_points_plain(*columns) -> list:  # pragma: no cover - fallback
+    return list(map(SpcPoint, *columns))
 
 
 def _select_point_factory():
     args = (date(2000, 1, 1), 1.0, 1.0, 0.0, 2.0, 0, 0, False, False,
-            SCT_COMMON_CAUSE, COMMON_CAUSE, ())
+            SCT_COMMON_CAUSE, COMMON_CAUSE, ())  # fmt: skip
     try:
-        p = _build_point_fast(*args)
-    except TypeError:  # pragma: no cover - non-CPython layouts
-        return SpcPoint
+        (p,) = _build_points_fast(*([a] for a in args))
+    except TypeError:  # pragma: no cover - interpreter without __class__ swap
+        return _build_points_plain
     if type(p) is SpcPoint and p == SpcPoint(*args):
-        return _build_point_fast
-    return SpcPoint  # pragma: no cover
+        return _build_points_fast
+    return _build_points_plain  # pragma: no cover
 
 
-_new_point = _select_point_factory()
+_build_points = _select_point_factory()
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,6 +552,34 @@ def _mark_trends(ys: list, n: int, has_na: bool, dates: list, offset: int) -> tu
     return flags, steps
 
 
+def _mark_two_in_three(rtm: list, close: list, n: int) -> list:
+    """``ptd_part_of_two_in_three(ptd_two_in_three(close, rtm), close)``.
+
+    A point is flagged when it is itself close to a limit and one of the three
+    windows of 3 consecutive points containing it (inside the group) has all 3
+    points on the same side of the mean and at least 2 of them close to a limit.
+    A window holds 2 close points iff it holds two *consecutive* close points
+    (in index order) at most 2 apart, so only the windows around such pairs
+    are looked at.
+    """
+    flags = [False] * n
+    idx = [i for i, c in enumerate(close) if c is True]
+    last_start = n - 3
+    for a, b in zip(idx, idx[1:]):
+        gap = b - a
+        if gap > 2:
+            continue
+        for k in (a - 1, a) if gap == 1 else (a,):
+            if 0 <= k <= last_start:
+                r = rtm[k]
+                if r and r == rtm[k + 1] == rtm[k + 2]:  # same side; 0/None fail
+                    # rtm is non-NA here, so close[...] are booleans
+                    flags[k] = flags[k] or close[k]
+                    flags[k + 1] = flags[k + 1] or close[k + 1]
+                    flags[k + 2] = flags[k + 2] or close[k + 2]
+    return flags
+
+
 def _check_trend_na(steps: list, n: int, dates: list, offset: int) -> None:
     """Raise where R's ``if (all(d == 1))`` meets NA (see module docstring)."""
     for j in range(TREND_LENGTH - 1, n):
@@ -603,19 +643,7 @@ def _analyse_group(
     # rules
     run = _mark_runs(rtm, n)
     trend, steps = _mark_trends(ys, n, has_na, dates, offset)
-    tin3 = [False] * n
-    if not limits_na and True in close:
-        for k in range(n - 2):
-            r = rtm[k]
-            if r and r == rtm[k + 1] == rtm[k + 2]:  # all 3 same side (None-safe)
-                c0, c1, c2 = close[k], close[k + 1], close[k + 2]
-                if c0 + c1 + c2 >= 2:
-                    if c0:
-                        tin3[k] = True
-                    if c1:
-                        tin3[k + 1] = True
-                    if c2:
-                        tin3[k + 2] = True
+    tin3 = _mark_two_in_three(rtm, close, n) if not limits_na else [False] * n
 
     m_out = None if mean != mean else mean
     l_out = None if limits_na else lpl
@@ -656,22 +684,19 @@ def _analyse_group(
         pt_col[i] = _POINT_TYPE[direction, _SCT_SIGN[sct]]
         rules_col[i] = tuple(rules)
 
-    out.extend(
-        map(
-            _new_point,
-            dates[offset : offset + n],
-            ys,
-            repeat(m_out, n),
-            repeat(l_out, n),
-            repeat(u_out, n),
-            repeat(group, n),
-            rtm,
-            outside,
-            close,
-            sct_col,
-            pt_col,
-            rules_col,
-        )
+    out += _build_points(
+        dates[offset : offset + n],
+        ys,
+        repeat(m_out, n),
+        repeat(l_out, n),
+        repeat(u_out, n),
+        repeat(group, n),
+        rtm,
+        outside,
+        close,
+        sct_col,
+        pt_col,
+        rules_col,
     )
 
 
@@ -736,10 +761,12 @@ def analyse(
         )
     ys, has_na = _check_values(values, ds)
     n = len(ds)
-    if n == 0:
-        return SpcAnalysis((), None, None, ())
 
     # ptd_add_rebase_column() + cumsum(rebase)
+    if isinstance(rebase_dates, date):  # one date is a date vector of length 1 in R
+        rebase_dates = (rebase_dates,)
+    elif isinstance(rebase_dates, (str, bytes)):
+        raise SpcInputError("rebase_dates must be datetime.date values, not a string")
     rebase = set()
     for i, d in enumerate(rebase_dates):
         if not isinstance(d, date) or isinstance(d, datetime):
@@ -747,6 +774,8 @@ def analyse(
                 f"rebase_dates[{i}] must be a datetime.date, got {d!r}"
             )
         rebase.add(d)
+    if n == 0:
+        return SpcAnalysis((), None, None, ())
     starts = [0]
     first_group = 0
     if rebase:
