@@ -18,6 +18,8 @@ from shared.storage import open_database
 
 API_KEYS = "api_keys"
 ADMIN_KEY_ID = "admin"
+OPS_KEY_ID = "ops"
+MIN_CONFIGURED_KEY_LENGTH = 16
 
 
 def hash_key(key):
@@ -104,9 +106,10 @@ class ApiKeyStore:
 class Authentication:
     """Per-request view: turns the request's key into a ``Principal`` or refuses it (401)."""
 
-    def __init__(self, store, admin_key_hash):
+    def __init__(self, store, admin_key_hash, ops_key_hash=None):
         self.store = store
         self.admin_key_hash = admin_key_hash
+        self.ops_key_hash = ops_key_hash
 
     @staticmethod
     def presented_key(request):
@@ -119,8 +122,11 @@ class Authentication:
         key = self.presented_key(request)
         if not key:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-        if self.admin_key_hash and hmac.compare_digest(hash_key(key), self.admin_key_hash):
+        presented_hash = hash_key(key)
+        if hmac.compare_digest(presented_hash, self.admin_key_hash):
             return Principal(ADMIN_KEY_ID, "admin")
+        if self.ops_key_hash and hmac.compare_digest(presented_hash, self.ops_key_hash):
+            return Principal(OPS_KEY_ID, "ops")
         key_id = key_id_of(key)
         record = self.store.find(key_id) if key_id else None
         if (record is None or record.get("revoked_at") is not None
@@ -138,18 +144,28 @@ class Authentication:
         return principal
 
 
+def configured_key_hash(config, name, required):
+    key = str(config.get(name) or "")
+    if not key and not required:
+        return None
+    if len(key) < MIN_CONFIGURED_KEY_LENGTH:
+        raise ValueError(f"{name} must be set to a secret of at least "
+                         f"{MIN_CONFIGURED_KEY_LENGTH} characters")
+    return hash_key(key)
+
+
 class ApiKeyAuth(DependencyProvider):
-    """Injects ``Authentication``; the admin key comes from config ``PCN_ADMIN_KEY``."""
+    """Injects ``Authentication``. Config: ``PCN_ADMIN_KEY`` (required) and ``PCN_OPS_KEY``
+    (optional: a static ops key for Prometheus, which cannot be issued a key before it scrapes).
+    """
 
     def setup(self):
         config = self.container.config
-        admin_key = config.get("PCN_ADMIN_KEY") or ""
-        if len(admin_key) < 16:
-            raise ValueError("PCN_ADMIN_KEY must be set to a secret of at least 16 characters")
-        self.admin_key_hash = hash_key(admin_key)
+        self.admin_key_hash = configured_key_hash(config, "PCN_ADMIN_KEY", required=True)
+        self.ops_key_hash = configured_key_hash(config, "PCN_OPS_KEY", required=False)
         database = open_database(config, self.container.service_name)
         ApiKeyStore.ensure_indexes(database)
         self.store = ApiKeyStore(database)
 
     def get_dependency(self, worker_ctx):
-        return Authentication(self.store, self.admin_key_hash)
+        return Authentication(self.store, self.admin_key_hash, self.ops_key_hash)

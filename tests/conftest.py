@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from shared import storage  # noqa: E402
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+OPS_KEY = "test-ops-key-0123456789abcdef"
 
 
 def pytest_configure(config):
@@ -38,6 +39,7 @@ def service_config(rabbit_config, web_config, storage_config):
     return {
         **rabbit_config, **web_config, **storage_config,
         "PCN_ADMIN_KEY": ADMIN_KEY,
+        "PCN_OPS_KEY": OPS_KEY,
         "serializer": "json",
         "DECLARE_EVENT_EXCHANGES": False,
         "EVENT_RETRY_DELAYS_MS": [100, 200, 300],

@@ -211,6 +211,9 @@ def test_health_ready_openapi_and_metrics(admin, network, service_config):
     assert 'pcn_entrypoint_calls_total{entrypoint="create_practice",outcome="success",service="projects"}' in text
     assert 'pcn_http_requests_total{method="POST",service="projects",status="201"}' in text
     assert "pcn_outbox_backlog" in text and "pcn_outbox_oldest_age_seconds" in text
+    static_ops = ServiceClient(service_config["WEB_SERVER_ADDRESS"], service_config["PCN_OPS_KEY"])
+    assert static_ops.get("/metrics").status_code == 200
+    assert static_ops.get("/projects").status_code == 403
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: apt-get install prometheus"
     checked = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
