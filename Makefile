@@ -6,9 +6,7 @@ COMPOSE ?= docker compose
 PYTEST := $(BIN)/python -m pytest
 export PCN_ADMIN_KEY ?=
 
-SERVICES := projects
-projects_PORT := 8001
-projects_CLASS := ProjectsService
+SERVICES := projects measurement
 
 .PHONY: install up down demo dev test test-unit test-integration test-deploy bench docs
 

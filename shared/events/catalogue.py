@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
+from shared.events import measurement as measurement_events
 from shared.events import projects as project_events
 from shared.events.envelope import EnvelopeSchema, new_envelope
 
@@ -33,17 +34,21 @@ class EventType:
 
 CATALOGUE = (
     EventType("project.created", 1, "projects", project_events.ProjectCreatedData,
-              "A QI project was registered, with its aim, scope and first practices."),
+              "A QI project was registered, with its aim, scope and first practices.",
+              ("measurement.track_project",)),
     EventType("project.stage_changed", 1, "projects", project_events.ProjectStageChangedData,
               "A project moved along idea → planning → testing → implementing → sustaining → closed."),
     EventType("project.practice_joined", 1, "projects", project_events.ProjectPracticeJoinedData,
-              "A practice takes part in a project (and becomes an expected data submitter)."),
+              "A practice takes part in a project (and becomes an expected data submitter).",
+              ("measurement.track_practice_joined",)),
     EventType("project.member_added", 1, "projects", project_events.ProjectMemberAddedData,
               "A staff member (pseudonymous id) joined a project team with a role."),
     EventType("pdsa.cycle_started", 1, "projects", project_events.PdsaCycleStartedData,
-              "A PDSA cycle began testing a change idea; says whether a prediction was made."),
+              "A PDSA cycle began testing a change idea; says whether a prediction was made.",
+              ("measurement.annotate_cycle_started",)),
     EventType("pdsa.cycle_completed", 1, "projects", project_events.PdsaCycleCompletedData,
-              "A PDSA cycle was studied and acted on (adopt, adapt or abandon)."),
+              "A PDSA cycle was studied and acted on (adopt, adapt or abandon).",
+              ("measurement.annotate_cycle_completed",)),
     EventType("huddle.item_raised", 1, "projects", project_events.HuddleItemRaisedData,
               "A team raised an issue on its huddle board."),
     EventType("huddle.item_escalated", 1, "projects", project_events.HuddleItemEscalatedData,
@@ -52,9 +57,31 @@ CATALOGUE = (
               "A huddle item was unblocked; carries the time it took."),
     EventType("apikey.issued", 1, "projects", project_events.ApiKeyIssuedData,
               "An API key was issued; carries its SHA-256 hash (never the key) so every service "
-              "can verify it without sharing a database."),
+              "can verify it without sharing a database.",
+              ("measurement.apply_api_key_issued",)),
     EventType("apikey.revoked", 1, "projects", project_events.ApiKeyRevokedData,
-              "An API key was revoked; every service refuses it from then on."),
+              "An API key was revoked; every service refuses it from then on.",
+              ("measurement.apply_api_key_revoked",)),
+    EventType("measurement.recorded", 1, "measurement",
+              measurement_events.MeasurementRecordedData,
+              "A practice's value for a measure and period was stored (new, or a correction); "
+              "carries what it adds to the pooled value and what it replaced.",
+              ("measurement.apply_to_network_series",)),
+    EventType("measurement.corrected", 1, "measurement",
+              measurement_events.MeasurementCorrectedData,
+              "A submitted value was changed; old and new, who and when (the audit trail)."),
+    EventType("measurement.signal_detected", 1, "measurement",
+              measurement_events.SignalDetectedData,
+              "The latest point of a practice's or the pooled series became a special cause; "
+              "sent once per episode."),
+    EventType("measurement.assurance_changed", 1, "measurement",
+              measurement_events.AssuranceChangedData,
+              "A series' assurance against its target changed (consistent pass/fail, "
+              "inconsistent)."),
+    EventType("measurement.submission_overdue", 1, "measurement",
+              measurement_events.SubmissionOverdueData,
+              "A participating practice has submitted nothing for a period some days after "
+              "it ended; sent once."),
 )
 
 _BY_KEY = {(event.name, event.version): event for event in CATALOGUE}

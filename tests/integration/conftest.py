@@ -53,3 +53,25 @@ def network_project(client, codes=("F84001", "F84002"), **overrides):
                     "by_when": "2027-09-30"}}
     body.update(overrides)
     return client.post("/projects", body)
+
+
+@pytest.fixture
+def measurement_config(service_config):
+    from nameko.testing.utils import find_free_port
+
+    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+
+
+@pytest.fixture
+def measurement_service(container_factory, measurement_config):
+    from services.measurement.service import MeasurementService
+
+    container = container_factory(MeasurementService, measurement_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def measurement(measurement_service, measurement_config):
+    """Clients of the measurement service, keyed like ``network``'s, once it knows the keys."""
+    return ServiceClient(measurement_config["WEB_SERVER_ADDRESS"])

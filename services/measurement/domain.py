@@ -1,0 +1,315 @@
+"""The rules of measures, submissions, pooled network series and signals, as plain Python.
+
+A practice's submission for a (measure, period) is reduced to its *contribution* to the pooled
+network value: counts are summed, proportions and rates pool as Σnumerator/Σdenominator, and
+continuous values (and feedback ratings) as a weighted mean (Σ value·weight / Σ weight).
+Keeping Σs per (measure, period) and applying each new or corrected contribution as a
+difference makes a submission cost the same whatever the number of practices or periods.
+"""
+import uuid
+from datetime import date, timedelta
+
+from services.measurement import spc
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.events.catalogue import make_event
+from shared.events.measurement import SERIES_POOLED
+
+SOURCE = "measurement"
+MEASURE_TYPES = ("outcome", "process", "balancing")
+VALUE_KINDS = ("count", "proportion", "rate", "continuous")
+FREQUENCIES = ("week", "month")
+FEEDBACK_SOURCES = ("staff", "lived_experience")
+FEEDBACK_MEASURE_NAMES = {"staff": "Staff feedback rating (mean, 1-5)",
+                          "lived_experience": "Lived experience feedback rating (mean, 1-5)"}
+SIGNAL_KINDS = {spc.SPECIAL_CAUSE_IMPROVEMENT: "improvement",
+                spc.SPECIAL_CAUSE_CONCERN: "concern",
+                spc.SPECIAL_CAUSE_NEUTRAL_HIGH: "neutral",
+                spc.SPECIAL_CAUSE_NEUTRAL_LOW: "neutral"}
+MAX_BATCH_ROWS = 1000
+
+
+def new_id(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def event(name, data, network_id, trace, practice_id=None):
+    return make_event(name, data, source=SOURCE, network_id=network_id, trace=trace,
+                      practice_id=practice_id)
+
+
+# --- periods ------------------------------------------------------------------------------
+
+def align_period(day, frequency):
+    """The first day of ``day``'s period: the Monday of its ISO week, or the 1st of its month."""
+    if frequency == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def period_end(period, frequency):
+    """The last day of the period that starts on ``period``."""
+    if frequency == "week":
+        return period + timedelta(days=6)
+    following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def previous_periods(today, frequency, count):
+    """The ``count`` periods before the one holding ``today``, newest first."""
+    periods, current = [], align_period(today, frequency)
+    for _ in range(count):
+        current = align_period(current - timedelta(days=1), frequency)
+        periods.append(current)
+    return periods
+
+
+def overdue_periods(today, measure, overdue_days, lookback):
+    """(period, due by) of the last ``lookback`` periods already ``overdue_days`` past their
+    end, leaving out periods that ended before the measure was defined."""
+    defined_on = measure["created_at"].date()
+    found = []
+    for period in previous_periods(today, measure["frequency"], lookback):
+        end = period_end(period, measure["frequency"])
+        due_by = end + timedelta(days=overdue_days)
+        if due_by < today and end >= defined_on:
+            found.append((period, due_by))
+    return found
+
+
+# --- access ---------------------------------------------------------------------------------
+
+def check_project_access(principal, project, practice_id=None, write=False):
+    """Unknown to the caller → 404; a practice key acts for its own practice only."""
+    if project is None:
+        raise NotFound("no such project", {"project_id": ["not found (or not known here yet)"]})
+    if principal.may_act_for_network(project["network_id"]):
+        return
+    if principal.role == "practice" and principal.practice_id in project["practice_ids"]:
+        if practice_id is not None and practice_id != principal.practice_id:
+            raise NotFound("no such practice in this project",
+                           {"practice_id": ["a practice key acts for its own practice only"]})
+        if write and practice_id is None and project.get("scope") == "network":
+            raise Forbidden("only the network lead may change a network project's measures")
+        return
+    raise NotFound("no such project", {"project_id": ["not found"]})
+
+
+# --- measures ------------------------------------------------------------------------------
+
+def define_measure(project, definition, now):
+    if definition["value_kind"] == "proportion" and definition.get("target") is not None \
+            and not 0 <= definition["target"] <= 1:
+        raise Unprocessable("a proportion's target is a fraction",
+                            {"target": ["give a number from 0 to 1"]})
+    return {
+        "_id": new_id("msr"), "project_id": project["_id"], "network_id": project["network_id"],
+        "name": definition["name"], "type": definition["type"],
+        "value_kind": definition["value_kind"], "unit": definition.get("unit"),
+        "frequency": definition["frequency"],
+        "operational_definition": definition["operational_definition"],
+        "improvement": definition["improvement"], "target": definition.get("target"),
+        "fix_after_n_points": definition.get("fix_after_n_points"),
+        "rebase_dates": [], "feedback_source": definition.get("feedback_source"),
+        "created_at": now,
+    }
+
+
+def feedback_measure(project, source, now):
+    return define_measure(project, {
+        "name": FEEDBACK_MEASURE_NAMES[source], "type": "outcome",
+        "value_kind": "continuous", "unit": "rating", "frequency": "month",
+        "operational_definition": f"Mean of the 1-5 ratings given by {source.replace('_', ' ')} "
+                                  "feedback in the month, per practice and pooled.",
+        "improvement": "increase", "feedback_source": source}, now)
+
+
+def add_rebase(measure, rebase_on):
+    aligned = align_period(rebase_on, measure["frequency"])
+    if aligned.isoformat() in measure["rebase_dates"]:
+        raise Conflict("the measure is already rebased there",
+                       {"date": [f"{aligned} is already a rebase date"]})
+    return {"$push": {"rebase_dates": aligned.isoformat()}}, aligned
+
+
+# --- submissions ---------------------------------------------------------------------------
+
+def contribution_of(value_kind, row):
+    """(contribution, errors): what a submitted row adds to the pooled value, or why not."""
+    value, numerator, denominator = row.get("value"), row.get("numerator"), row.get("denominator")
+    errors = {}
+    if value_kind in ("proportion", "rate"):
+        if numerator is None:
+            errors["numerator"] = [f"required for a {value_kind}"]
+        if denominator is None:
+            errors["denominator"] = [f"required for a {value_kind}"]
+        if value is not None:
+            errors["value"] = [f"a {value_kind} is given as numerator and denominator"]
+        if errors:
+            return None, errors
+        if numerator < 0:
+            errors["numerator"] = ["must not be negative"]
+        if denominator <= 0:
+            errors["denominator"] = ["must be more than 0"]
+        elif value_kind == "proportion" and numerator > denominator:
+            errors["numerator"] = [f"{numerator:g} is more than the denominator {denominator:g}"]
+        if errors:
+            return None, errors
+        return {"value": numerator / denominator, "numerator": float(numerator),
+                "denominator": float(denominator), "weight": 1.0}, {}
+    if numerator is not None or denominator is not None:
+        errors["numerator" if numerator is not None else "denominator"] = [
+            f"a {value_kind} is given as value"]
+    if value is None:
+        errors["value"] = [f"required for a {value_kind}"]
+    elif value_kind == "count" and (value < 0 or value != int(value)):
+        errors["value"] = ["a count is a whole number, not negative"]
+    if errors:
+        return None, errors
+    return {"value": float(value), "numerator": None, "denominator": None, "weight": 1.0}, {}
+
+
+def check_submission(measure, project, principal, row, today):
+    """(practice_id, period, contribution, errors) for one submitted row; nothing raised, so
+    that a batch can name every bad row."""
+    errors = {}
+    practice_id = row.get("practice_id") or principal.practice_id
+    if practice_id is None:
+        errors["practice_id"] = ["say which practice the value is for"]
+    elif principal.role == "practice" and practice_id != principal.practice_id:
+        errors["practice_id"] = ["a practice key submits for its own practice only"]
+    elif practice_id not in project["practice_ids"]:
+        errors["practice_id"] = [f"{practice_id} does not take part in this measure's project"]
+    elif not principal.may_act_for_practice(practice_id, project["network_id"]):
+        errors["practice_id"] = ["not yours to submit for"]
+    period = align_period(row["period"], measure["frequency"])
+    if period > today:
+        errors["period"] = [f"the period starting {period} is in the future"]
+    if measure.get("feedback_source"):
+        errors["measure_id"] = ["this series is fed by feedback: POST /projects/{id}/feedback"]
+    contribution, value_errors = contribution_of(measure["value_kind"], row)
+    errors.update(value_errors)
+    return practice_id, period, contribution, errors
+
+
+def submission_id(measure_id, practice_id, period):
+    return f"{measure_id}|{practice_id}|{period.isoformat()}"
+
+
+def record_submission(existing, measure, practice_id, period, contribution, who, now, trace):
+    """Decide what a submission does: ("created" | "unchanged" | "corrected", document or
+    update, events). The same value again is a harmless no-op; a different one a correction
+    with an audit entry."""
+    recorded = {"measure_id": measure["_id"], "project_id": measure["project_id"],
+                "practice_id": practice_id, "period": period}
+    if existing is None:
+        document = {"_id": submission_id(measure["_id"], practice_id, period),
+                    "measure_id": measure["_id"], "project_id": measure["project_id"],
+                    "network_id": measure["network_id"], "practice_id": practice_id,
+                    "period": period.isoformat(), "contribution": contribution, "version": 1,
+                    "submitted_at": now, "submitted_by": who, "corrections": []}
+        events = [event("measurement.recorded", {**recorded, "version": 1,
+                                                 "contribution": contribution,
+                                                 "previous": None},
+                        measure["network_id"], trace, practice_id)]
+        return "created", document, events
+    if existing["contribution"] == contribution:
+        return "unchanged", None, []
+    version = existing["version"] + 1
+    update = {"$set": {"contribution": contribution, "version": version, "submitted_at": now,
+                       "submitted_by": who},
+              "$push": {"corrections": {"at": now, "by": who, "old": existing["contribution"],
+                                        "new": contribution}}}
+    events = [
+        event("measurement.corrected", {**recorded, "old": existing["contribution"],
+                                        "new": contribution, "corrected_by": who,
+                                        "corrected_at": now},
+              measure["network_id"], trace, practice_id),
+        event("measurement.recorded", {**recorded, "version": version,
+                                       "contribution": contribution,
+                                       "previous": existing["contribution"]},
+              measure["network_id"], trace, practice_id),
+    ]
+    return "corrected", update, events
+
+
+def feedback_contribution(tally):
+    """A practice-period's feedback as a contribution: the mean rating, weighted by count."""
+    return {"value": tally["rating_sum"] / tally["rating_count"], "numerator": None,
+            "denominator": None, "weight": float(tally["rating_count"])}
+
+
+# --- the pooled network series ---------------------------------------------------------------
+
+def pooled_increments(contribution, previous):
+    """What to add to a period's sums when ``previous`` (or nothing) becomes ``contribution``."""
+    def parts(c):
+        if c is None:
+            return 0.0, 0.0, 0.0, 0.0, 0
+        return ((c["value"] or 0.0) * c["weight"], c["weight"], c["numerator"] or 0.0,
+                c["denominator"] or 0.0, 1)
+
+    new, old = parts(contribution), parts(previous)
+    names = ("total", "weight", "numerator", "denominator", "practices")
+    return {name: n - o for name, n, o in zip(names, new, old)}
+
+
+def pooled_value(value_kind, sums):
+    """The network value of one period from its sums (None while undefined)."""
+    if value_kind in ("proportion", "rate"):
+        return sums["numerator"] / sums["denominator"] if sums["denominator"] else None
+    if value_kind == "count":
+        return sums["total"]
+    return sums["total"] / sums["weight"] if sums["weight"] else None
+
+
+def analyse_series(measure, points):
+    """SPC of (period, value) points with the measure's options."""
+    points = [(date.fromisoformat(p) if isinstance(p, str) else p, v) for p, v in points]
+    return spc.analyse([p for p, _ in points], [v for _, v in points],
+                       improvement=measure["improvement"], target=measure.get("target"),
+                       fix_after_n_points=measure.get("fix_after_n_points"),
+                       rebase_dates=[date.fromisoformat(d) for d in measure["rebase_dates"]])
+
+
+def signal_changes(state, analysis, measure, series, trace):
+    """Compare a series' latest SPC with its stored state: (new state fields, events).
+
+    A signal is sent when the latest point becomes special cause and no episode is open; the
+    episode closes when the latest point is common cause again, so a long shift signals once.
+    """
+    events, new_state = [], {"episode": state.get("episode"), "assurance": state.get("assurance")}
+    network_id = measure["network_id"]
+    practice_id = None if series == SERIES_POOLED else series
+    if analysis.points:
+        latest = analysis.points[-1]
+        kind = SIGNAL_KINDS.get(latest.point_type)
+        if kind is None:
+            new_state["episode"] = None
+        elif state.get("episode") is None:
+            new_state["episode"] = {"period": latest.date.isoformat(), "kind": kind,
+                                    "rule": spc.decisive_rule(latest)}
+            events.append(event("measurement.signal_detected", {
+                "measure_id": measure["_id"], "project_id": measure["project_id"],
+                "series": series, "rule": spc.decisive_rule(latest), "kind": kind,
+                "point_type": latest.point_type, "period": latest.date, "value": latest.value},
+                network_id, trace, practice_id))
+        new_state["assurance"] = analysis.assurance_type
+        if (analysis.assurance_type != state.get("assurance")
+                and measure.get("target") is not None):
+            events.append(event("measurement.assurance_changed", {
+                "measure_id": measure["_id"], "project_id": measure["project_id"],
+                "series": series, "previous": state.get("assurance"),
+                "current": analysis.assurance_type, "target": measure["target"]},
+                network_id, trace, practice_id))
+    return new_state, events
+
+
+def overdue_notice(measure, practice_id, period, due_by, trace):
+    document = {"_id": submission_id(measure["_id"], practice_id, period),
+                "measure_id": measure["_id"], "practice_id": practice_id,
+                "period": period.isoformat(), "due_by": due_by.isoformat()}
+    overdue = event("measurement.submission_overdue", {
+        "measure_id": measure["_id"], "project_id": measure["project_id"],
+        "practice_id": practice_id, "period": period, "due_by": due_by},
+        measure["network_id"], trace, practice_id)
+    return document, [overdue]

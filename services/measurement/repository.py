@@ -1,0 +1,153 @@
+"""Storage of the measurement service."""
+from shared.auth import ApiKeyStore
+from shared.errors import Conflict
+from shared.outbox import new_document
+from shared.repository import AggregateRepository
+from shared.storage import DuplicateKeyError
+
+PROJECTS = "projects"
+ANNOTATIONS = "annotations"
+MEASURES = "measures"
+SUBMISSIONS = "submissions"
+POOLED = "pooled_periods"
+SERIES_STATE = "series_state"
+OVERDUE_NOTICES = "overdue_notices"
+IDEMPOTENCY = "idempotent_requests"
+
+EVENT_SOURCES = (SUBMISSIONS, SERIES_STATE, OVERDUE_NOTICES)
+POOLED_SUMS = ("total", "weight", "numerator", "denominator", "practices")
+
+
+class ContributionOutOfOrder(Exception):
+    """A later version of a practice's value arrived before an earlier one was applied; the
+    event is retried (with backoff) until the earlier one has been."""
+
+
+class MeasurementRepository(AggregateRepository):
+
+    @staticmethod
+    def ensure_indexes(database):
+        ApiKeyStore.ensure_indexes(database)
+        database[MEASURES].create_index([("project_id", 1)])
+        database[SUBMISSIONS].create_index([("measure_id", 1), ("practice_id", 1),
+                                            ("period", 1)])
+        database[SUBMISSIONS].create_index([("measure_id", 1), ("period", 1)])
+        database[POOLED].create_index([("measure_id", 1), ("period", 1)])
+        database[ANNOTATIONS].create_index([("project_id", 1)])
+
+    # --- what the projects service told us ------------------------------------------------
+
+    def track_project(self, project_id, network_id, fields, practice_ids):
+        self.database[PROJECTS].update_one(
+            {"_id": project_id},
+            {"$set": {"network_id": network_id, **fields},
+             "$addToSet": {"practice_ids": {"$each": list(practice_ids)}}}, upsert=True)
+
+    def annotate(self, cycle_id, fields):
+        self.database[ANNOTATIONS].update_one({"_id": cycle_id}, {"$set": fields}, upsert=True)
+
+    def annotations(self, project_id):
+        return self.find_many(ANNOTATIONS, {"project_id": project_id})
+
+    # --- submissions ------------------------------------------------------------------------
+
+    def submissions_by_id(self, ids):
+        return {d["_id"]: d for d in self.find_many(SUBMISSIONS, {"_id": {"$in": list(ids)}})}
+
+    def insert_submissions(self, documents_with_events):
+        """One write for many new submissions, each with its events in its own outbox."""
+        if not documents_with_events:
+            return
+        try:
+            self.database[SUBMISSIONS].insert_many(
+                [new_document(document, events) for document, events in documents_with_events],
+                ordered=False)
+        except DuplicateKeyError:
+            raise Conflict("another request stored some of these values meanwhile; retry",
+                           {"rows": ["submitted concurrently"]}) from None
+
+    def practice_series(self, measure_id, practice_id):
+        cursor = (self.database[SUBMISSIONS]
+                  .find({"measure_id": measure_id, "practice_id": practice_id},
+                        {"period": 1, "contribution": 1}).sort("period", 1))
+        return [(d["period"], d["contribution"]["value"]) for d in cursor]
+
+    # --- the pooled network series ------------------------------------------------------------
+
+    def apply_to_pooled(self, measure_id, period, practice_id, version, increments):
+        """Add a practice's new contribution to its period's sums, exactly once and in version
+        order. Returns "applied" or "duplicate"; raises ``ContributionOutOfOrder``."""
+        pooled_id = f"{measure_id}|{period}"
+        applied = f"versions.{practice_id}"
+        selector = {"_id": pooled_id,
+                    applied: version - 1 if version > 1 else {"$exists": False}}
+        update = {"$inc": increments, "$set": {applied: version},
+                  "$setOnInsert": {"measure_id": measure_id, "period": period}}
+        try:
+            result = self.database[POOLED].update_one(selector, update, upsert=version == 1)
+        except DuplicateKeyError:
+            return "duplicate"
+        if result.matched_count or result.upserted_id is not None:
+            return "applied"
+        current = self.database[POOLED].find_one({"_id": pooled_id}, {applied: 1})
+        seen = ((current or {}).get("versions") or {}).get(practice_id, 0)
+        if seen >= version:
+            return "duplicate"
+        raise ContributionOutOfOrder(f"{pooled_id} of {practice_id}: v{version} before "
+                                     f"v{version - 1}")
+
+    def pooled_periods(self, measure_id):
+        """The pooled sums of every period, in order (the per-practice versions left out)."""
+        projection = {"period": 1, **{name: 1 for name in POOLED_SUMS}}
+        return list(self.database[POOLED].find({"measure_id": measure_id}, projection)
+                    .sort("period", 1))
+
+    def period_submissions(self, measure_id, period):
+        return self.find_many(SUBMISSIONS, {"measure_id": measure_id, "period": period})
+
+    # --- signals --------------------------------------------------------------------------------
+
+    def series_state(self, measure_id, series):
+        return self.find(SERIES_STATE, f"{measure_id}|{series}")
+
+    def save_series_state(self, measure_id, series, previous, fields, events):
+        state_id = f"{measure_id}|{series}"
+        if previous is None:
+            self.insert(SERIES_STATE, {"_id": state_id, "revision": 1, **fields}, events,
+                        conflict_message="the series was evaluated concurrently")
+        else:
+            self.update(SERIES_STATE, state_id,
+                        {"$set": fields, "$inc": {"revision": 1}}, events,
+                        guard={"revision": previous["revision"]})
+
+    def record_overdue(self, document, events):
+        """True when this notice is new (it is sent once)."""
+        try:
+            self.database[OVERDUE_NOTICES].insert_one(new_document(document, events))
+            return True
+        except DuplicateKeyError:
+            return False
+
+    # --- retried requests --------------------------------------------------------------------
+
+    def remembered_response(self, key):
+        return self.database[IDEMPOTENCY].find_one({"_id": key})
+
+    def remember_response(self, key, fingerprint, status, body, now):
+        try:
+            self.database[IDEMPOTENCY].insert_one({"_id": key, "fingerprint": fingerprint,
+                                                   "status": status, "body": body,
+                                                   "created_at": now})
+        except DuplicateKeyError:
+            pass  # the same retried request finished first
+
+    def update_submission(self, submission_id, update, events, version):
+        self.update(SUBMISSIONS, submission_id, update, events, guard={"version": version})
+
+    def push_feedback(self, submission_id, existing, update, events):
+        if existing is None:
+            self.insert(SUBMISSIONS, update, events)
+        else:
+            self.update(SUBMISSIONS, submission_id, update, events,
+                        guard={"version": existing["version"]})
+

@@ -1,0 +1,163 @@
+"""What goes in and out of the measurement service's HTTP API."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from services.measurement import domain, spc
+from shared.validation import ODS_CODE_PATTERN, no_patient_identifiers
+from shared.web import PageQuery
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def ods_code(**kwargs):
+    return fields.String(validate=validate.Regexp(
+        ODS_CODE_PATTERN, error="an ODS practice code such as F84001"), **kwargs)
+
+
+def free_text(max_length, **kwargs):
+    return fields.String(validate=[validate.Length(min=1, max=max_length),
+                                   no_patient_identifiers], **kwargs)
+
+
+class MeasureIn(Strict):
+    name = free_text(200, required=True)
+    type = fields.String(required=True, validate=validate.OneOf(domain.MEASURE_TYPES))
+    value_kind = fields.String(required=True, validate=validate.OneOf(domain.VALUE_KINDS))
+    unit = free_text(50, load_default=None, allow_none=True)
+    frequency = fields.String(required=True, validate=validate.OneOf(domain.FREQUENCIES))
+    operational_definition = free_text(2000, required=True)
+    improvement = fields.String(required=True, validate=validate.OneOf(
+        spc.IMPROVEMENT_DIRECTIONS))
+    target = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    fix_after_n_points = fields.Integer(load_default=None, allow_none=True,
+                                        validate=validate.Range(min=12))
+
+
+class MeasureCopyIn(Strict):
+    from_measure_id = fields.String(required=True, metadata={
+        "description": "reuse the definition of a measure of another project of the network"})
+
+
+class MeasureOut(Schema):
+    id = fields.String(attribute="_id")
+    project_id = fields.String()
+    network_id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    value_kind = fields.String()
+    unit = fields.String(allow_none=True)
+    frequency = fields.String()
+    operational_definition = fields.String()
+    improvement = fields.String()
+    target = fields.Float(allow_none=True)
+    fix_after_n_points = fields.Integer(allow_none=True)
+    rebase_dates = fields.List(fields.String())
+    feedback_source = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class RebaseIn(Strict):
+    date = fields.Date(required=True, metadata={"description": "the first period of the new "
+                                                               "baseline"})
+
+
+class SubmissionRow(Strict):
+    period = fields.Date(required=True, metadata={
+        "description": "any day of the period; aligned to its Monday or 1st of the month"})
+    practice_id = ods_code(load_default=None, metadata={
+        "description": "defaults to the caller's practice"})
+    value = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    numerator = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    denominator = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+
+
+class SubmissionIn(SubmissionRow):
+    measure_id = fields.String(required=True)
+
+
+class BatchIn(Strict):
+    rows = fields.List(fields.Nested(SubmissionIn), required=True,
+                       validate=validate.Length(min=1, max=domain.MAX_BATCH_ROWS))
+
+
+class ContributionOut(Schema):
+    value = fields.Float(allow_none=True)
+    numerator = fields.Float(allow_none=True)
+    denominator = fields.Float(allow_none=True)
+    weight = fields.Float()
+
+
+class CorrectionOut(Schema):
+    at = fields.AwareDateTime()
+    by = fields.String()
+    old = fields.Nested(ContributionOut)
+    new = fields.Nested(ContributionOut)
+
+
+class SubmissionOut(Schema):
+    id = fields.String(attribute="_id")
+    measure_id = fields.String()
+    practice_id = fields.String()
+    period = fields.String()
+    value = fields.Float(attribute="contribution.value", allow_none=True)
+    numerator = fields.Float(attribute="contribution.numerator", allow_none=True)
+    denominator = fields.Float(attribute="contribution.denominator", allow_none=True)
+    version = fields.Integer()
+    submitted_at = fields.AwareDateTime()
+    submitted_by = fields.String()
+    corrections = fields.List(fields.Nested(CorrectionOut))
+
+
+class SubmissionQuery(PageQuery):
+    practice_id = ods_code()
+
+
+class SeriesQuery(Strict):
+    practice_id = ods_code(metadata={"description": "a practice's series; omit for pooled"})
+
+
+class CoverageQuery(Strict):
+    period = fields.Date(required=True)
+
+
+class FeedbackIn(Strict):
+    source = fields.String(required=True, validate=validate.OneOf(domain.FEEDBACK_SOURCES))
+    rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    comment = free_text(2000, load_default=None, allow_none=True)
+    period = fields.Date(required=True)
+    practice_id = ods_code(load_default=None)
+
+
+class FeedbackOut(Schema):
+    source = fields.String()
+    rating = fields.Integer()
+    comment = fields.String(allow_none=True)
+    period = fields.String()
+    practice_id = fields.String()
+    received_at = fields.AwareDateTime()
+
+
+class SpcPointOut(Schema):
+    date = fields.String()
+    value = fields.Float(allow_none=True)
+    mean = fields.Float(allow_none=True)
+    lpl = fields.Float(allow_none=True)
+    upl = fields.Float(allow_none=True)
+    rebase_group = fields.Integer()
+    relative_to_mean = fields.Integer(allow_none=True)
+    outside_limits = fields.Boolean()
+    close_to_limits = fields.Boolean()
+    special_cause_type = fields.String(allow_none=True)
+    point_type = fields.String(allow_none=True)
+    rules = fields.List(fields.String())
+
+
+class SpcOut(Schema):
+    measure_id = fields.String()
+    series = fields.String()
+    points = fields.List(fields.Nested(SpcPointOut))
+    variation_type = fields.String(allow_none=True)
+    assurance_type = fields.String(allow_none=True)
+
