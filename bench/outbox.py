@@ -14,9 +14,7 @@ import json
 import sys
 import time
 import uuid
-from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import pika
 import requests

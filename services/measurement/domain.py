@@ -78,13 +78,14 @@ def overdue_periods(today, measure, overdue_days, lookback):
 
 # --- access ---------------------------------------------------------------------------------
 
-def check_project_access(principal, project, practice_id=None, write=False):
-    """Unknown to the caller → 404; a practice key acts for its own practice only."""
+def check_project_access(principal, project, caller_takes_part, practice_id=None, write=False):
+    """Unknown to the caller → 404; a practice key acts for its own practice only.
+    ``caller_takes_part``: the caller's practice takes part in the project."""
     if project is None:
         raise NotFound("no such project", {"project_id": ["not found (or not known here yet)"]})
     if principal.may_act_for_network(project["network_id"]):
         return
-    if principal.role == "practice" and principal.practice_id in project["practice_ids"]:
+    if principal.role == "practice" and caller_takes_part:
         if practice_id is not None and practice_id != principal.practice_id:
             raise NotFound("no such practice in this project",
                            {"practice_id": ["a practice key acts for its own practice only"]})
@@ -168,16 +169,17 @@ def contribution_of(value_kind, row):
     return {"value": float(value), "numerator": None, "denominator": None, "weight": 1.0}, {}
 
 
-def check_submission(measure, project, principal, row, today):
+def check_submission(measure, project, principal, row, today, participating):
     """(practice_id, period, contribution, errors) for one submitted row; nothing raised, so
-    that a batch can name every bad row."""
+    that a batch can name every bad row. ``participating``: the practices, among those the
+    request names, that take part in the measure's project."""
     errors = {}
     practice_id = row.get("practice_id") or principal.practice_id
     if practice_id is None:
         errors["practice_id"] = ["say which practice the value is for"]
     elif principal.role == "practice" and practice_id != principal.practice_id:
         errors["practice_id"] = ["a practice key submits for its own practice only"]
-    elif practice_id not in project["practice_ids"]:
+    elif practice_id not in participating:
         errors["practice_id"] = [f"{practice_id} does not take part in this measure's project"]
     elif not principal.may_act_for_practice(practice_id, project["network_id"]):
         errors["practice_id"] = ["not yours to submit for"]

@@ -6,6 +6,7 @@ from shared.repository import AggregateRepository
 from shared.storage import DuplicateKeyError
 
 PROJECTS = "projects"
+PARTICIPATIONS = "participations"
 ANNOTATIONS = "annotations"
 MEASURES = "measures"
 SUBMISSIONS = "submissions"
@@ -34,14 +35,35 @@ class MeasurementRepository(AggregateRepository):
         database[SUBMISSIONS].create_index([("measure_id", 1), ("period", 1)])
         database[POOLED].create_index([("measure_id", 1), ("period", 1)])
         database[ANNOTATIONS].create_index([("project_id", 1)])
+        database[PARTICIPATIONS].create_index([("project_id", 1)])
 
     # --- what the projects service told us ------------------------------------------------
 
     def track_project(self, project_id, network_id, fields, practice_ids):
+        """Participation is one small document per practice, so that checking a submission
+        never loads a list that grows with the network."""
+        for practice_id in practice_ids:
+            try:
+                self.database[PARTICIPATIONS].insert_one(
+                    {"_id": f"{project_id}|{practice_id}", "project_id": project_id,
+                     "practice_id": practice_id})
+            except DuplicateKeyError:
+                pass  # a redelivered event
+        count = self.database[PARTICIPATIONS].count_documents({"project_id": project_id})
+        # $max: practices never leave, and a slower concurrent count must not win.
         self.database[PROJECTS].update_one(
-            {"_id": project_id},
-            {"$set": {"network_id": network_id, **fields},
-             "$addToSet": {"practice_ids": {"$each": list(practice_ids)}}}, upsert=True)
+            {"_id": project_id}, {"$set": {"network_id": network_id, **fields},
+                                  "$max": {"practice_count": count}}, upsert=True)
+
+    def participating(self, project_id, practice_ids):
+        """Which of ``practice_ids`` take part in the project."""
+        ids = [f"{project_id}|{p}" for p in set(practice_ids) if p]
+        return {d["practice_id"] for d in self.database[PARTICIPATIONS].find(
+            {"_id": {"$in": ids}}, {"practice_id": 1})}
+
+    def participants(self, project_id):
+        return sorted(d["practice_id"] for d in self.database[PARTICIPATIONS].find(
+            {"project_id": project_id}, {"practice_id": 1}))
 
     def annotate(self, cycle_id, fields):
         self.database[ANNOTATIONS].update_one({"_id": cycle_id}, {"$set": fields}, upsert=True)

@@ -3,7 +3,6 @@ signals and charts. Submissions are stored with a ``measurement.recorded`` event
 this service's own handler of that event keeps the pooled series and the signals up to date,
 exactly once per value, so a crash anywhere loses nothing."""
 import hashlib
-import json
 from datetime import date
 
 from nameko.dependency_providers import Config
@@ -13,7 +12,7 @@ from werkzeug.wrappers import Response
 from services.measurement import charts, domain, schemas
 from services.measurement.openapi import openapi_document
 from services.measurement.repository import (
-    ANNOTATIONS, EVENT_SOURCES, MEASURES, PROJECTS, SUBMISSIONS, MeasurementRepository,
+    EVENT_SOURCES, MEASURES, PROJECTS, SUBMISSIONS, MeasurementRepository,
 )
 from shared.auth import ApiKeyAuth
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -65,7 +64,9 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
 
     def _project(self, principal, project_id, practice_id=None, write=False):
         project = self.storage.find(PROJECTS, project_id)
-        domain.check_project_access(principal, project, practice_id, write)
+        takes_part = principal.role == "practice" and bool(
+            self.storage.participating(project_id, [principal.practice_id]))
+        domain.check_project_access(principal, project, takes_part, practice_id, write)
         return project
 
     def _measure(self, principal, measure_id, practice_id=None, write=False):
@@ -158,6 +159,13 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             MEASURES, {"_id": {"$in": sorted({r["measure_id"] for r in rows})}})}
         projects = {p["_id"]: p for p in self.storage.find_many(
             PROJECTS, {"_id": {"$in": sorted({m["project_id"] for m in measures.values()})}})}
+        named = {}
+        for row in rows:
+            if row["measure_id"] in measures:
+                named.setdefault(measures[row["measure_id"]]["project_id"], set()).add(
+                    row.get("practice_id") or principal.practice_id)
+        participating = {project_id: self.storage.participating(project_id, practice_ids)
+                         for project_id, practice_ids in named.items()}
         errors, accepted, seen = {}, [], {}
         for index, row in enumerate(rows):
             measure = measures.get(row["measure_id"])
@@ -167,7 +175,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
                 errors[index] = {"measure_id": [f"{row['measure_id']} not found"]}
                 continue
             practice_id, period, contribution, row_error = domain.check_submission(
-                measure, project, principal, row, today)
+                measure, project, principal, row, today, participating[project["_id"]])
             key = domain.submission_id(measure["_id"], practice_id or "-", period)
             if not row_error and key in seen:
                 row_error = {"period": [f"repeats row {seen[key]} (same measure, practice "
@@ -262,7 +270,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         command = load_body(request, schemas.FeedbackIn())
         practice_id = command["practice_id"] or principal.practice_id
         project = self._project(principal, project_id, practice_id)
-        if practice_id not in project["practice_ids"]:
+        if not self.storage.participating(project_id, [practice_id]):
             raise Unprocessable("say which participating practice the feedback is about",
                                 {"practice_id": ["required, and must take part in the project"]})
         measure_id = f"msr_{project_id}_{command['source']}"
@@ -336,7 +344,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
     def _pooled_points(self, measure, project, complete_only=True):
         """(period, value) of the pooled series. Signals look only at periods every
         participating practice has submitted: a half-filled period is not a shift."""
-        expected = len(project["practice_ids"]) if project else 0
+        expected = project.get("practice_count", 0) if project else 0
         return [(p["period"], domain.pooled_value(measure["value_kind"], p))
                 for p in self.storage.pooled_periods(measure["_id"])
                 if not complete_only or p["practices"] >= expected]
@@ -351,7 +359,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             entry = {"period": pooled["period"],
                      "value": domain.pooled_value(measure["value_kind"], pooled),
                      "practices_submitted": pooled["practices"],
-                     "practices_expected": len(project["practice_ids"]),
+                     "practices_expected": project.get("practice_count", 0),
                      "numerator": pooled["numerator"], "denominator": pooled["denominator"],
                      "n": pooled["weight"]}
             if show_practices:
@@ -370,7 +378,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         period = domain.align_period(query["period"], measure["frequency"]).isoformat()
         submitted = sorted(s["practice_id"]
                            for s in self.storage.period_submissions(measure_id, period))
-        expected = sorted(project["practice_ids"])
+        expected = self.storage.participants(project["_id"])
         return json_response(200, {"period": period, "expected": expected,
                                    "submitted": submitted,
                                    "missing": [p for p in expected if p not in submitted]})
@@ -423,7 +431,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
                     today, measure, overdue_days, OVERDUE_LOOKBACK_PERIODS):
                 submitted = {s["practice_id"] for s in self.storage.period_submissions(
                     measure["_id"], period.isoformat())}
-                for practice_id in project["practice_ids"]:
+                for practice_id in self.storage.participants(project["_id"]):
                     if practice_id not in submitted:
                         document, events = domain.overdue_notice(measure, practice_id, period,
                                                                  due_by, Trace())

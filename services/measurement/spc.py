@@ -118,12 +118,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, fields, make_dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import repeat
 from math import fsum
 from operator import lt
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -256,9 +256,11 @@ class SpcInputError(ValueError):
 # --------------------------------------------------------------------------- #
 # Results
 # --------------------------------------------------------------------------- #
-@dataclass(frozen=True, slots=True)
-class SpcPoint:
+class SpcPoint(NamedTuple):
     """One point of an XmR chart, with the columns of R's ``ptd_spc_df``.
+
+    A NamedTuple: immutable and built at tuple speed (a frozen dataclass costs more per point
+    than all the SPC arithmetic).
 
     ``value``, ``mean``, ``lpl``, ``upl`` are ``None`` where R has NA/NaN;
     ``relative_to_mean`` is -1/0/1 (``None`` for NA); ``outside_limits`` and
@@ -317,41 +319,8 @@ POINT_FIELDS = (
 )
 
 
-# Building a frozen dataclass costs one ``object.__setattr__`` call per field
-# (~2 us per point, more than all the SPC arithmetic).  Points are therefore
-# built as instances of a mutable twin with the very same ``__slots__`` layout
-# and then re-classed to SpcPoint (``__class__`` assignment between classes of
-# identical slot layout is supported by CPython); the result is an ordinary,
-# frozen SpcPoint.  If the interpreter refuses, the plain constructor is used.
-_PointBuilder = make_dataclass(
-    "_PointBuilder", [(f.name, f.type) for f in fields(SpcPoint)], slots=True
-)
-
-
-def _build_points_fast(*columns, _builder=_PointBuilder, _cls=SpcPoint) -> list:
-    points = list(map(_builder, *columns))
-    for p in points:
-        p.__class__ = _cls
-    return points
-
-
-def _build_points_plain(*columns) -> list:  # pragma: no cover - fallback
+def _build_points(*columns) -> list:
     return list(map(SpcPoint, *columns))
-
-
-def _select_point_factory():
-    args = (date(2000, 1, 1), 1.0, 1.0, 0.0, 2.0, 0, 0, False, False,
-            SCT_COMMON_CAUSE, COMMON_CAUSE, ())  # fmt: skip
-    try:
-        (p,) = _build_points_fast(*([a] for a in args))
-    except TypeError:  # pragma: no cover - interpreter without __class__ swap
-        return _build_points_plain
-    if type(p) is SpcPoint and p == SpcPoint(*args):
-        return _build_points_fast
-    return _build_points_plain  # pragma: no cover
-
-
-_build_points = _select_point_factory()
 
 
 @dataclass(frozen=True, slots=True)

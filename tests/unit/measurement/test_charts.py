@@ -295,9 +295,16 @@ def test_png_signature_and_size(shifted):
     assert png_size(png) == ("PNG", (1000, 500))
 
 
-def test_png_of_shifted_series_for_inspection(shifted):
+def test_png_of_shifted_series_for_inspection():
+    """Writes /tmp/mdc_chart.png to look at: shift + a rebase at week 12."""
+    a = spc.analyse(DATES, BASELINE + SHIFT, target=55, rebase_dates=[DATES[12]])
+    assert {p.point_type for p in a.points} == {
+        "common_cause",
+        "special_cause_improvement",
+        "special_cause_concern",
+    }
     png = render_chart(
-        spc.analyse(DATES, BASELINE + SHIFT, target=55, rebase_dates=[DATES[24]]),
+        a,
         title="Patients with an asthma review in the last 12 months",
         unit="%",
         target=55,

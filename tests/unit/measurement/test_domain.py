@@ -19,8 +19,8 @@ from shared.storage import client_for, open_database
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 TRACE = Trace("corr")
-PROJECT = {"_id": "prj_1", "network_id": "north-pcn", "practice_ids": ["F84001", "F84002"],
-           "scope": "network"}
+PROJECT = {"_id": "prj_1", "network_id": "north-pcn", "practice_count": 2, "scope": "network"}
+PARTICIPATING = {"F84001", "F84002"}
 MEASURE = {"_id": "msr_1", "project_id": "prj_1", "network_id": "north-pcn",
            "value_kind": "proportion", "frequency": "week", "improvement": "increase",
            "target": None, "fix_after_n_points": None, "rebase_dates": [],
@@ -67,16 +67,19 @@ def test_accepted_values_become_contributions():
 def test_submission_checks_practice_participation_and_future_periods():
     row = {"period": date(2026, 11, 24), "numerator": 1, "denominator": 2}
     practice_id, period, contribution, errors = domain.check_submission(
-        MEASURE, PROJECT, PRACTICE, row, date(2026, 11, 26))
+        MEASURE, PROJECT, PRACTICE, row, date(2026, 11, 26), PARTICIPATING)
     assert (practice_id, period, errors) == ("F84001", date(2026, 11, 23), {})
     _, _, _, errors = domain.check_submission(
-        MEASURE, PROJECT, PRACTICE, {**row, "period": date(2026, 11, 30)}, date(2026, 11, 26))
+        MEASURE, PROJECT, PRACTICE, {**row, "period": date(2026, 11, 30)}, date(2026, 11, 26),
+        PARTICIPATING)
     assert "period" in errors
     _, _, _, errors = domain.check_submission(
-        MEASURE, PROJECT, PRACTICE, {**row, "practice_id": "F84002"}, date(2026, 11, 26))
+        MEASURE, PROJECT, PRACTICE, {**row, "practice_id": "F84002"}, date(2026, 11, 26),
+        PARTICIPATING)
     assert "practice_id" in errors
     outsider = Principal("k2", "practice", "north-pcn", "F84009")
-    _, _, _, errors = domain.check_submission(MEASURE, PROJECT, outsider, row, date(2026, 11, 26))
+    _, _, _, errors = domain.check_submission(MEASURE, PROJECT, outsider, row, date(2026, 11, 26),
+                                              set())
     assert "does not take part" in errors["practice_id"][0]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import FrozenInstanceError, fields
+from dataclasses import FrozenInstanceError
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -724,14 +724,13 @@ def test_points_are_frozen_dataclasses():
     a = run(ABOVE)
     p = a.points[-1]
     assert type(p) is SpcPoint
-    assert [f.name for f in fields(SpcPoint)] == list(spc.POINT_FIELDS)
-    with pytest.raises(FrozenInstanceError):
+    assert list(SpcPoint._fields) == list(spc.POINT_FIELDS)
+    with pytest.raises(AttributeError):
         p.value = 1.0
     with pytest.raises(FrozenInstanceError):
         a.variation_type = "x"
     assert isinstance(a, SpcAnalysis) and isinstance(a.points, tuple)
-    # the fast construction path builds points equal to the plain constructor
-    rebuilt = SpcPoint(**{f.name: getattr(p, f.name) for f in fields(SpcPoint)})
+    rebuilt = SpcPoint(**p._asdict())
     assert rebuilt == p and hash(rebuilt) == hash(p)
     assert p.special_cause_flag is True
     assert a.points[0].special_cause_flag is False
