@@ -20,13 +20,13 @@ install: $(BIN)/nameko  ## a virtualenv with every pinned dependency
 up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, Prometheus), then the demo
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
 	$(COMPOSE) up --build --detach --wait
-	$(BIN)/python -m tools.demo --projects http://127.0.0.1:8001
+	$(BIN)/python -m tools.demo
 
 down:
 	$(COMPOSE) down
 
 demo: $(BIN)/nameko  ## walk a network project through the running services (make dev or make up)
-	$(BIN)/python -m tools.demo --projects http://127.0.0.1:8001
+	$(BIN)/python -m tools.demo
 
 dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (no Docker)
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }

@@ -231,12 +231,15 @@ class OutboxRelayRunner(DependencyProvider):
             self._wakeup.set()
 
     def _run(self):
-        failures = 0
+        failures, backlog_recorded = 0, 0.0
         while not self._stopping:
             try:
                 if self.relay.outbox.acquire_lease(self.owner, self.lease_seconds):
                     self.relay.publish_pending()
-                self.relay.record_backlog()
+                # The gauges need not follow every wake-up: once per poll interval is enough.
+                if time.monotonic() - backlog_recorded >= self.poll_seconds:
+                    self.relay.record_backlog()
+                    backlog_recorded = time.monotonic()
                 failures = 0
             except Exception as exc:  # broker or storage down: keep the events, retry later
                 failures += 1

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import metrics
+from shared.events.envelope import Trace
 from shared.errors import ApiError, BadRequest, Unprocessable, field_messages
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,12 @@ class JsonHttpHandler(HttpRequestHandler):
 
 
 http = JsonHttpHandler.decorator
+
+
+def trace_of(request):
+    """The trace of a request: its ``X-Correlation-ID``, or a new one."""
+    correlation_id = request.headers.get("X-Correlation-ID")
+    return Trace(correlation_id) if correlation_id else Trace()
 
 
 def read_json(request):

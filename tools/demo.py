@@ -1,14 +1,18 @@
 """The main job, end to end: the structured medication review (SMR) project of a PCN pharmacist
-across three practices, driven through the projects API.
+across three practices, driven through the projects and measurement APIs.
 
-``python -m tools.demo --projects http://127.0.0.1:8001`` (PCN_ADMIN_KEY in the environment).
-It registers a network and three practices, issues keys, creates the network project, adds the
-team, runs a PDSA cycle and a huddle escalation, and prints what the services answered.
+``python -m tools.demo`` (PCN_ADMIN_KEY in the environment; services on 8001 and 8002).
+It registers a network and three practices, issues keys, creates the network project with its
+team, runs a PDSA cycle and a huddle escalation, defines the shared measure, has each practice
+submit 24 weeks of SMR counts (the template adopted for the last 8), and prints the pooled
+network series, its SPC verdict, and where it saved the Making Data Count chart.
 """
 import argparse
 import os
 import sys
+import time
 import uuid
+from datetime import date, timedelta
 
 import requests
 
@@ -28,6 +32,8 @@ class Api:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--projects", default="http://127.0.0.1:8001")
+    parser.add_argument("--measurement", default="http://127.0.0.1:8002")
+    parser.add_argument("--chart", default="smr-network-chart.svg")
     args = parser.parse_args(argv)
     admin = Api(args.projects, os.environ.get("PCN_ADMIN_KEY", ""))
     network_id = f"demo-{uuid.uuid4().hex[:6]}"
@@ -71,7 +77,55 @@ def main(argv=None):
     refused = requests.get(f"{args.projects}/projects/{project['id']}", timeout=10,
                            headers={"Authorization": "Bearer pcn_nope_nope"})
     print(f"an unknown key gets {refused.status_code}")
+    measure_network(args, project, lead_key, codes)
     return 0
+
+
+def wait_for(check, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    sys.exit(f"timed out waiting for {what}")
+
+
+def measure_network(args, project, lead_key, codes):
+    """Define the shared measure, submit each practice's weeks, show the network picture."""
+    lead = Api(args.measurement, lead_key)
+    wait_for(lambda: requests.get(f"{args.measurement}/projects/{project['id']}/measures",
+                                  headers={"Authorization": f"Bearer {lead_key}"},
+                                  timeout=10).ok, "the measurement service to learn the project")
+    measure = lead.call("POST", f"/projects/{project['id']}/measures", {
+        "name": "SMRs completed to the standard template", "type": "process",
+        "value_kind": "proportion", "unit": "share of SMRs", "frequency": "week",
+        "operational_definition": "SMRs in the week with every template section completed, "
+                                  "over all SMRs in the week", "improvement": "increase",
+        "target": 0.8})
+    this_week = date.today() - timedelta(days=date.today().weekday())
+    weeks = [this_week - timedelta(weeks=24 - i) for i in range(24)]
+    for index, week in enumerate(weeks):
+        rate = 0.88 if index >= 16 else 0.42
+        rows = [{"measure_id": measure["id"], "practice_id": code, "period": week.isoformat(),
+                 "denominator": 20 + 4 * n,
+                 "numerator": round((20 + 4 * n) * (rate + ((index * 3 + n) % 5 - 2) / 100))}
+                for n, code in enumerate(codes)]
+        lead.call("POST", "/submissions/batch", {"rows": rows})
+        wait_for(lambda: len([p for p in lead.call("GET", f"/measures/{measure['id']}/pooled")
+                              ["periods"] if p["practices_submitted"] == 3]) == index + 1,
+                 "the pooled series")
+    pooled = lead.call("GET", f"/measures/{measure['id']}/pooled")["periods"]
+    print("pooled network series (Σ completed / Σ SMRs):")
+    for period in pooled[-10:]:
+        print(f"  {period['period']}: {period['numerator']:.0f}/{period['denominator']:.0f} "
+              f"= {period['value']:.2f}")
+    analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
+    print(f"SPC: variation {analysis['variation_type']}, assurance {analysis['assurance_type']}")
+    chart = requests.get(f"{args.measurement}/measures/{measure['id']}/chart.svg", timeout=30,
+                         headers={"Authorization": f"Bearer {lead_key}"})
+    with open(args.chart, "wb") as chart_file:
+        chart_file.write(chart.content)
+    print(f"Making Data Count chart saved to {args.chart}")
 
 
 if __name__ == "__main__":

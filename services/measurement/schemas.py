@@ -1,24 +1,9 @@
 """What goes in and out of the measurement service's HTTP API."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.measurement import domain, spc
-from shared.validation import ODS_CODE_PATTERN, no_patient_identifiers
+from shared.validation import Strict, free_text, ods_code
 from shared.web import PageQuery
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-def ods_code(**kwargs):
-    return fields.String(validate=validate.Regexp(
-        ODS_CODE_PATTERN, error="an ODS practice code such as F84001"), **kwargs)
-
-
-def free_text(max_length, **kwargs):
-    return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   no_patient_identifiers], **kwargs)
 
 
 class MeasureIn(Strict):

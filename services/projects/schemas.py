@@ -1,31 +1,11 @@
 """What goes in and out of the projects service's HTTP API."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from shared.events.projects import (
     ACT_DECISIONS, KEY_ROLES, MEMBER_ROLES, PROJECT_SCOPES, PROJECT_STAGES,
 )
-from shared.validation import ODS_CODE_PATTERN, STAFF_ID_PATTERN, no_patient_identifiers
+from shared.validation import Strict, free_text, ods_code, staff_id
 from shared.web import PageQuery
-
-
-def free_text(max_length, **kwargs):
-    return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   no_patient_identifiers], **kwargs)
-
-
-def staff_id(**kwargs):
-    return fields.String(validate=validate.Regexp(
-        STAFF_ID_PATTERN, error="a pseudonymous staff id: letters, digits, . _ -"), **kwargs)
-
-
-def ods_code(**kwargs):
-    return fields.String(validate=validate.Regexp(
-        ODS_CODE_PATTERN, error="an ODS practice code such as F84001"), **kwargs)
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 # --- registry -----------------------------------------------------------------------------

@@ -3,13 +3,15 @@ huddle boards. Entrypoints validate, authorise, call the domain and store the re
 events in one write; the outbox relay publishes them to ``projects.events``."""
 from shared.auth import API_KEYS, ApiKeyAuth, generate_key
 from shared.errors import NotFound, Unprocessable
-from shared.events.envelope import Trace, utc_now
+from shared.events.envelope import utc_now
 from shared.messaging import BrokerTopology
 from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints, Readiness
 from shared.outbox import OutboxRelayRunner
 from shared.storage import MongoDatabase
-from shared.web import PageQuery, http, json_response, load_body, load_query, page_body
+from shared.web import (
+    PageQuery, http, json_response, load_body, load_query, page_body, trace_of,
+)
 
 from services.projects import domain, schemas
 from services.projects.openapi import openapi_document
@@ -26,9 +28,17 @@ CYCLE_OUT = schemas.PdsaCycleOut()
 ITEM_OUT = schemas.HuddleItemOut()
 
 
-def trace_of(request):
-    correlation_id = request.headers.get("X-Correlation-ID")
-    return Trace(correlation_id) if correlation_id else Trace()
+def visible_to(principal, practice_field, filters=()):
+    """A selector of what ``principal`` may list (its practice's, its network's, or all for
+    admin), narrowed by the ``filters`` whose value is given."""
+    if principal.role == "practice":
+        conditions = [{practice_field: principal.practice_id}]
+    elif principal.is_admin:
+        conditions = []
+    else:
+        conditions = [{"network_id": principal.network_id}]
+    conditions += [f for f in filters if next(iter(f.values())) is not None]
+    return {"$and": conditions} if conditions else {}
 
 
 def listing(repository, collection, selector, query, schema, sort=(("_id", 1),)):
@@ -100,9 +110,11 @@ class ProjectsService(OpsEndpoints):
     def list_practices(self, request):
         principal = self.auth.require(request, "network_lead", "practice")
         query = load_query(request, schemas.PracticeQuery())
-        selector = {} if principal.is_admin else {"network_id": principal.network_id}
+        # Every key of a network sees the network's practices.
+        conditions = [] if principal.is_admin else [{"network_id": principal.network_id}]
         if query.get("network_id"):
-            selector = {"$and": [selector, {"network_id": query["network_id"]}]}
+            conditions.append({"network_id": query["network_id"]})
+        selector = {"$and": conditions} if conditions else {}
         return listing(self.storage, PRACTICES, selector, query, PRACTICE_OUT)
 
     @http("POST", "/api-keys")
@@ -160,18 +172,9 @@ class ProjectsService(OpsEndpoints):
     def list_projects(self, request):
         principal = self.auth.require(request, "network_lead", "practice")
         query = load_query(request, schemas.ProjectQuery())
-        if principal.role == "practice":
-            selector = {"practice_ids": principal.practice_id}
-        elif principal.is_admin:
-            selector = {}
-        else:
-            selector = {"network_id": principal.network_id}
-        for name in ("stage", "network_id"):
-            if query.get(name):
-                selector = {**selector, name: query[name]} if name not in selector else {
-                    "$and": [selector, {name: query[name]}]}
-        if query.get("practice_id"):
-            selector = {"$and": [selector, {"practice_ids": query["practice_id"]}]}
+        filters = [{"stage": query.get("stage")}, {"network_id": query.get("network_id")},
+                   {"practice_ids": query.get("practice_id")}]
+        selector = visible_to(principal, "practice_ids", filters)
         return listing(self.storage, PROJECTS, selector, query, PROJECT_OUT,
                        sort=(("created_at", -1), ("_id", 1)))
 
@@ -293,16 +296,8 @@ class ProjectsService(OpsEndpoints):
     def list_huddle_items(self, request):
         principal = self.auth.require(request, "network_lead", "practice")
         query = load_query(request, schemas.HuddleQuery())
-        if principal.role == "practice":
-            selector = {"practice_id": principal.practice_id}
-        elif principal.is_admin:
-            selector = {}
-        else:
-            selector = {"network_id": principal.network_id}
-        filters = [{name: query[name]} for name in ("status", "practice_id", "team")
-                   if query.get(name)]
-        if filters:
-            selector = {"$and": [selector, *filters]}
+        filters = [{name: query.get(name)} for name in ("status", "practice_id", "team")]
+        selector = visible_to(principal, "practice_id", filters)
         return listing(self.storage, HUDDLE_ITEMS, selector, query, ITEM_OUT,
                        sort=(("raised_at", -1), ("_id", 1)))
 
