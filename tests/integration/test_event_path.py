@@ -175,6 +175,35 @@ def test_failing_handler_ends_in_dead_letter_queue_after_bounded_retries(contain
     assert len(CALLS) == 4
 
 
+def test_dead_letters_can_be_inspected_and_replayed(container_factory, service_config,
+                                                     monkeypatch):
+    from tools import dead_letters
+
+    container = container_factory(FailingService, service_config)
+    container.start()
+    envelope = make_event("project.created", {
+        "project_id": "prj_3", "title": "t", "scope": "practice", "stage": "idea",
+        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
+        "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
+    publish_raw(service_config["AMQP_URI"], envelope)
+    queue = "evt-projects-project.created--failing.always_fails"
+    connection = pika_connection(service_config["AMQP_URI"])
+    channel = connection.channel()
+    assert wait_until(lambda: dead_letters.dead_letter_summary(connection, [queue]), timeout=15)
+    [(_, count, reasons)] = dead_letters.dead_letter_summary(connection, [queue])
+    assert count == 1 and reasons[0][1] == envelope["event_id"] and "always fails" in reasons[0][2]
+    # Fixed: the handler now succeeds, and the replayed event is applied.
+    monkeypatch.setattr(FailingService, "always_fails", RecorderService.count_project)
+    container.stop()
+    fixed = container_factory(FailingService, service_config)
+    fixed.start()
+    CALLS.clear()
+    assert dead_letters.replay(channel, queue) == 1
+    assert wait_until(lambda: CALLS == [envelope["event_id"]])
+    assert dead_letters.dead_letter_summary(connection, [queue]) == []
+    connection.close()
+
+
 def test_invalid_envelope_goes_straight_to_dead_letters(container_factory, service_config):
     container = container_factory(RecorderService, service_config)
     container.start()
