@@ -88,4 +88,5 @@ class MongoDatabase(DependencyProvider):
 
 
 DuplicateKeyError = pymongo.errors.DuplicateKeyError
+BulkWriteError = pymongo.errors.BulkWriteError
 ReturnDocument = pymongo.ReturnDocument

@@ -3,7 +3,7 @@ from shared.auth import ApiKeyStore
 from shared.errors import Conflict
 from shared.outbox import new_document
 from shared.repository import AggregateRepository
-from shared.storage import DuplicateKeyError
+from shared.storage import BulkWriteError, DuplicateKeyError
 
 PROJECTS = "projects"
 PARTICIPATIONS = "participations"
@@ -84,7 +84,9 @@ class MeasurementRepository(AggregateRepository):
             self.database[SUBMISSIONS].insert_many(
                 [new_document(document, events) for document, events in documents_with_events],
                 ordered=False)
-        except DuplicateKeyError:
+        except BulkWriteError:
+            # Only a concurrent request can collide (rows were checked new): a retry of this
+            # request finds the stored rows unchanged and stores the rest.
             raise Conflict("another request stored some of these values meanwhile; retry",
                            {"rows": ["submitted concurrently"]}) from None
 

@@ -216,3 +216,14 @@ def test_pooled_sums_equal_a_recomputation_from_scratch(storage_config, submissi
         assert domain.pooled_value("proportion", pooled[period]) == pytest.approx(
             sum(c["numerator"] for c in current) / sum(c["denominator"] for c in current))
     client_for(storage_config["MONGO_URI"]).drop_database(database.name)
+
+
+def test_a_concurrent_insert_of_the_same_row_is_a_conflict(storage_config):
+    from shared.errors import Conflict
+
+    repository = MeasurementRepository(open_database(storage_config, "measurement"))
+    document = {"_id": "m|F84001|2026-11-23", "version": 1}
+    repository.insert_submissions([(document, [])])
+    with pytest.raises(Conflict):
+        repository.insert_submissions([({**document, "_id": "m|F84002|2026-11-23"}, []),
+                                       (document, [])])
