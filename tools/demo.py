@@ -121,6 +121,11 @@ def measure_network(args, project, lead_key, codes):
               f"= {period['value']:.2f}")
     analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
     print(f"SPC: variation {analysis['variation_type']}, assurance {analysis['assurance_type']}")
+    # The template was adopted in week 17: the lead starts a new baseline there.
+    lead.call("POST", f"/measures/{measure['id']}/rebase", {"date": weeks[16].isoformat()})
+    analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
+    print(f"after rebasing at {weeks[16]}: variation {analysis['variation_type']}, "
+          f"assurance {analysis['assurance_type']}")
     chart = requests.get(f"{args.measurement}/measures/{measure['id']}/chart.svg", timeout=30,
                          headers={"Authorization": f"Bearer {lead_key}"})
     with open(args.chart, "wb") as chart_file:
