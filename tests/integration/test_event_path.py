@@ -59,6 +59,13 @@ def clear_calls():
     CALLS.clear()
 
 
+def project_created(project_id):
+    return make_event("project.created", {
+        "project_id": project_id, "title": "t", "scope": "practice", "stage": "idea",
+        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
+        "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
+
+
 def publish_raw(amqp_uri, envelope, times=1):
     import json
 
@@ -140,10 +147,7 @@ def test_crash_between_write_and_publish_loses_no_event(container_factory, servi
 def test_redelivered_event_is_applied_once(container_factory, service_config):
     container = container_factory(RecorderService, service_config)
     container.start()
-    envelope = make_event("project.created", {
-        "project_id": "prj_1", "title": "t", "scope": "practice", "stage": "idea",
-        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
-        "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
+    envelope = project_created("prj_1")
     with entrypoint_waiter(container, "count_project"):
         publish_raw(service_config["AMQP_URI"], envelope)
     publish_raw(service_config["AMQP_URI"], envelope, times=3)
@@ -157,10 +161,7 @@ def test_failing_handler_ends_in_dead_letter_queue_after_bounded_retries(contain
                                                                         service_config):
     container = container_factory(FailingService, service_config)
     container.start()
-    envelope = make_event("project.created", {
-        "project_id": "prj_2", "title": "t", "scope": "practice", "stage": "idea",
-        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
-        "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
+    envelope = project_created("prj_2")
     publish_raw(service_config["AMQP_URI"], envelope)
     queue = "evt-projects-project.created--failing.always_fails"
     dead = wait_until(lambda: queue_messages(service_config["AMQP_URI"],
@@ -181,10 +182,7 @@ def test_dead_letters_can_be_inspected_and_replayed(container_factory, service_c
 
     container = container_factory(FailingService, service_config)
     container.start()
-    envelope = make_event("project.created", {
-        "project_id": "prj_3", "title": "t", "scope": "practice", "stage": "idea",
-        "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
-        "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
+    envelope = project_created("prj_3")
     publish_raw(service_config["AMQP_URI"], envelope)
     queue = "evt-projects-project.created--failing.always_fails"
     connection = pika_connection(service_config["AMQP_URI"])
