@@ -233,6 +233,7 @@ class OutboxRelayRunner(DependencyProvider):
     def _run(self):
         failures, backlog_recorded = 0, 0.0
         while not self._stopping:
+            self._wakeup.clear()  # a write from now on wakes the next pass
             try:
                 if self.relay.outbox.acquire_lease(self.owner, self.lease_seconds):
                     self.relay.publish_pending()
@@ -247,5 +248,4 @@ class OutboxRelayRunner(DependencyProvider):
                             self.container.service_name, failures, exc)
             timeout = self.poll_seconds if failures == 0 else min(2 ** failures * 0.1, 5.0)
             self._wakeup.wait(timeout)
-            self._wakeup.clear()
             time.sleep(0)  # let other green threads run between passes

@@ -4,6 +4,7 @@ import logging
 
 from marshmallow import Schema, ValidationError, fields, validate
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -27,12 +28,33 @@ def error_response(error):
     return json_response(error.status, error.to_body())
 
 
+class JsonWsgiApp(WsgiApp):
+    """nameko's WSGI app, answering unknown paths and methods in the shared JSON shape."""
+
+    def __call__(self, environ, start_response):
+        try:
+            self.url_map.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            error = ApiError(exc.description or exc.name,
+                             code=exc.name.lower().replace(" ", "_"))
+            error.status = exc.code
+            return error_response(error)(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
 class JsonHttpHandler(HttpRequestHandler):
     """nameko's ``http`` entrypoint, answering errors in the shared JSON shape.
 
     ``ApiError`` subclasses become their status; anything else is a 500 whose body
     names no internals (the traceback goes to the log).
     """
+
+    server = JsonWebServer()
 
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("expected_exceptions", (ApiError,))

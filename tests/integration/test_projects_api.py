@@ -184,6 +184,14 @@ def test_registry_refusals(admin, network):
     assert all("key_hash" not in k and "api_key" not in k for k in listed["items"])
 
 
+def test_unknown_paths_and_methods_answer_in_the_error_shape(admin):
+    missing = admin.get("/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong_method = admin.request("DELETE", "/projects")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+
+
 def test_lists_paginate(network):
     own = network["F84001"]
     for number in range(5):
