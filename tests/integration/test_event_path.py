@@ -8,6 +8,7 @@ import pytest
 from nameko.testing.services import entrypoint_waiter
 
 from services.projects.service import ProjectsService
+from shared import metrics
 from shared.auth import ApiKeyAuth
 from shared.events.catalogue import make_event, validate_envelope
 from shared.events.envelope import Trace
@@ -153,6 +154,8 @@ def test_redelivered_event_is_applied_once(container_factory, service_config):
     publish_raw(service_config["AMQP_URI"], envelope, times=3)
     assert wait_until(lambda: False, timeout=1.0) is False  # give redeliveries time to arrive
     assert CALLS == [envelope["event_id"]]
+    labels = ("recorder", "recorder.count_project", "project.created")
+    assert metrics.EVENTS_DEDUPLICATED.labels(*labels)._value.get() >= 3
     applied = open_database(service_config, "recorder")["applied_events"]
     assert applied.count_documents({"event_id": envelope["event_id"]}) == 1
 
@@ -174,6 +177,9 @@ def test_failing_handler_ends_in_dead_letter_queue_after_bounded_retries(contain
     assert len(CALLS) == 4  # the first try and three delayed retries, then no more
     assert wait_until(lambda: False, timeout=1.0) is False
     assert len(CALLS) == 4
+    labels = ("failing", "failing.always_fails", "project.created")
+    assert metrics.EVENTS_RETRIED.labels(*labels)._value.get() >= 3
+    assert metrics.EVENTS_DEAD_LETTERED.labels(*labels)._value.get() >= 1
 
 
 def test_dead_letters_can_be_inspected_and_replayed(container_factory, service_config,

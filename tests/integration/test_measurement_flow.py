@@ -272,3 +272,17 @@ def test_overdue_practices_are_raised_once(smr, measurement_service, service_con
     notices = observer.collect(first)
     assert len(notices) == first
     assert {n[0]["data"]["practice_id"] for n in notices} == set(PRACTICES)
+
+
+def test_measurement_ops_endpoints(measurement, measurement_config):
+    import shutil
+    import subprocess
+
+    anonymous = measurement.as_key(None)
+    assert anonymous.get("/ready").json()["checks"] == {"broker": True, "storage": True}
+    assert "/measures/{measure_id}/spc" in anonymous.get("/openapi.json").json()["paths"]
+    text = measurement.as_key(measurement_config["PCN_OPS_KEY"]).get("/metrics").text
+    assert 'service="measurement"' in text
+    checked = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"],
+                             input=text.encode(), capture_output=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
