@@ -14,6 +14,7 @@ POOLED = "pooled_periods"
 SERIES_STATE = "series_state"
 OVERDUE_NOTICES = "overdue_notices"
 IDEMPOTENCY = "idempotent_requests"
+IDEMPOTENCY_SECONDS = 7 * 24 * 3600
 
 EVENT_SOURCES = (SUBMISSIONS, SERIES_STATE, OVERDUE_NOTICES)
 POOLED_SUMS = ("total", "weight", "numerator", "denominator", "practices")
@@ -36,6 +37,9 @@ class MeasurementRepository(AggregateRepository):
         database[POOLED].create_index([("measure_id", 1), ("period", 1)])
         database[ANNOTATIONS].create_index([("project_id", 1)])
         database[PARTICIPATIONS].create_index([("project_id", 1)])
+        # A retried POST is replayed for a week; then its key may be forgotten.
+        database[IDEMPOTENCY].create_index([("created_at", 1)],
+                                           expireAfterSeconds=IDEMPOTENCY_SECONDS)
 
     # --- what the projects service told us ------------------------------------------------
 
