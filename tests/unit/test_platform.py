@@ -164,3 +164,34 @@ def test_only_one_relay_holds_the_lease(storage_config):
     assert not outbox.acquire_lease("b", 30)
     outbox.release_lease("a")
     assert outbox.acquire_lease("b", 30)
+
+
+class UnreachableBroker:
+    def publish_batch(self, messages):
+        from shared.amqp_publisher import PublishFailed
+
+        raise PublishFailed("connection refused")
+
+
+def test_events_stay_pending_while_the_broker_is_unreachable(storage_config):
+    database = open_database(storage_config, "unit")
+    envelope = created("down")
+    database["things"].insert_one(new_document({"_id": 1}, [envelope]))
+    outbox = Outbox(database, ["things"])
+    with pytest.raises(Exception, match="connection refused"):
+        OutboxRelay(outbox, UnreachableBroker(), "unit").publish_pending()
+    assert outbox.backlog()[0] == 1
+    publisher = RecordingPublisher()
+    assert OutboxRelay(outbox, publisher, "unit").publish_pending() == 1
+    assert publisher.published == [envelope["event_id"]]
+
+
+def test_an_expired_lease_passes_to_another_relay(storage_config):
+    import time
+
+    outbox = Outbox(open_database(storage_config, "unit"), [])
+    assert outbox.acquire_lease("a", 0.2)
+    assert not outbox.acquire_lease("b", 0.2)
+    time.sleep(0.3)
+    assert outbox.acquire_lease("b", 30)
+    assert not outbox.acquire_lease("a", 30)
