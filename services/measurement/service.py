@@ -37,10 +37,6 @@ OVERDUE_CHECK_SECONDS = 300
 OVERDUE_LOOKBACK_PERIODS = 8
 
 
-def trace_after(envelope):
-    return Trace(envelope["correlation_id"], str(envelope["event_id"]))
-
-
 def row_errors(errors_by_row):
     return {f"rows.{index}.{field}": reasons
             for index, errors in errors_by_row.items() for field, reasons in errors.items()}
@@ -328,7 +324,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             return
         measure = self.storage.find(MEASURES, data["measure_id"])
         project = self.storage.find(PROJECTS, measure["project_id"])
-        trace = trace_after(envelope)
+        trace = Trace.after(envelope)
         for series, points in (
                 (SERIES_POOLED, self._pooled_points(measure, project)),
                 (data["practice_id"], self.storage.practice_series(measure["_id"],

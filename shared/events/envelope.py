@@ -43,9 +43,10 @@ class Trace:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
 
-    def caused_by(self, envelope):
-        """The trace of work done because of ``envelope``."""
-        return Trace(envelope["correlation_id"], envelope["event_id"])
+    @classmethod
+    def after(cls, envelope):
+        """The trace of work done because of ``envelope``: same correlation, caused by it."""
+        return cls(envelope["correlation_id"], str(envelope["event_id"]))
 
 
 def new_envelope(event_type, data, *, source, network_id, trace, practice_id=None,
