@@ -7,7 +7,8 @@ Topology (declared from the event catalogue by each service at start, before it 
   ``event_handler`` declares it, so events published before a consumer first starts wait for it;
 - retry: one queue per delay (``pcn.retry.<ms>ms``, message TTL = the delay) that dead-letters
   back through the default exchange to the queue named by the message's routing key;
-- dead letters: exchange ``pcn.dead-letter``; ``<queue>.dead-letter`` per consumer queue.
+- dead letters: exchange ``pcn.dead-letter``; each handler declares ``<queue>.dead-letter``
+  for its queue when it starts.
 
 ``event_handler`` wraps nameko's: it validates the envelope, skips event ids the handler has
 applied already (recorded under a unique index), and on failure publishes the message to the
@@ -75,8 +76,6 @@ def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATA
         dead_letters(channel).declare()
         for event, _, queue_name in consumer_queues():
             consumer_queue(queue_name, event.producer, event.name)(channel).declare()
-            Queue(dead_letter_queue_name(queue_name), exchange=dead_letters,
-                  routing_key=queue_name, durable=True)(channel).declare()
         for delay_ms in delays_ms:
             exchange = Exchange(retry_exchange_name(delay_ms), type="topic", durable=True)
             exchange(channel).declare()
@@ -87,7 +86,7 @@ def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATA
 
 
 def declare_dead_letter_queue(amqp_uri, queue_name):
-    """For handlers outside the catalogue (tests, tools): their dead-letter queue."""
+    """The dead-letter queue of a consumer queue (declared by its handler at start)."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
         dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)

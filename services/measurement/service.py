@@ -84,20 +84,23 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         self.storage.track_project(data["project_id"], envelope["network_id"], {},
                                    [data["practice_id"]])
 
+    def _annotate(self, envelope):
+        """A PDSA cycle as a chart annotation; the completed event adds its end and act."""
+        data = envelope["data"]
+        fields = {"project_id": data["project_id"], "practice_id": envelope["practice_id"],
+                  "change_idea": data["change_idea"],
+                  "started_on": data["started_on"].isoformat()}
+        if "completed_on" in data:
+            fields.update(completed_on=data["completed_on"].isoformat(), act=data["act"])
+        self.storage.annotate(data["cycle_id"], fields)
+
     @event_handler("projects", "pdsa.cycle_started")
     def annotate_cycle_started(self, envelope):
-        data = envelope["data"]
-        self.storage.annotate(data["cycle_id"], {
-            "project_id": data["project_id"], "practice_id": envelope["practice_id"],
-            "change_idea": data["change_idea"], "started_on": data["started_on"].isoformat()})
+        self._annotate(envelope)
 
     @event_handler("projects", "pdsa.cycle_completed")
     def annotate_cycle_completed(self, envelope):
-        data = envelope["data"]
-        self.storage.annotate(data["cycle_id"], {
-            "project_id": data["project_id"], "practice_id": envelope["practice_id"],
-            "change_idea": data["change_idea"], "started_on": data["started_on"].isoformat(),
-            "completed_on": data["completed_on"].isoformat(), "act": data["act"]})
+        self._annotate(envelope)
 
     # --- measures -------------------------------------------------------------------------------
 
@@ -335,13 +338,13 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             if state is None or events or fields != {k: state.get(k) for k in fields}:
                 self.storage.save_series_state(measure["_id"], series, state, fields, events)
 
-    def _pooled_points(self, measure, project, complete_only=True):
+    def _pooled_points(self, measure, project):
         """(period, value) of the pooled series. Signals look only at periods every
         participating practice has submitted: a half-filled period is not a shift."""
         expected = project.get("practice_count", 0) if project else 0
         return [(p["period"], domain.pooled_value(measure["value_kind"], p))
                 for p in self.storage.pooled_periods(measure["_id"])
-                if not complete_only or p["practices"] >= expected]
+                if p["practices"] >= expected]
 
     @http("GET", "/measures/<measure_id>/pooled")
     def pooled_series(self, request, measure_id):

@@ -8,7 +8,6 @@ import pytest
 from marshmallow import ValidationError
 
 from shared import auth
-from shared.config import expand_environment
 from shared.errors import field_messages
 from shared.events import docs
 from shared.events.catalogue import CATALOGUE, make_event, validate_envelope
@@ -25,13 +24,6 @@ def created(project_id="prj_1"):
         "project_id": project_id, "title": "t", "scope": "practice", "stage": "idea",
         "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
         "practice_ids": ["F84001"]}, source="projects", network_id="n", trace=Trace("c"))
-
-
-def test_config_reads_environment_with_defaults():
-    text = "A: ${X:one}\nB: ${Y}\nC: ${Z:}"
-    assert expand_environment(text, {"Y": "two"}) == "A: one\nB: two\nC: "
-    with pytest.raises(KeyError, match="Y"):
-        expand_environment(text, {})
 
 
 def test_error_fields_are_flattened_to_dotted_names():
