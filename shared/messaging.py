@@ -10,6 +10,14 @@ Topology (declared from the event catalogue by each service at start, before it 
 - dead letters: exchange ``pcn.dead-letter``; each handler declares ``<queue>.dead-letter``
   for its queue when it starts.
 
+Every queue is a quorum queue (replicated on a cluster, ``x-queue-type: quorum``), and each one is
+declared with the same arguments wherever it is declared, or RabbitMQ refuses the second
+declaration (PRECONDITION_FAILED). A consumer queue has ``x-delivery-limit`` as a backstop: a
+message redelivered that often (a handler that kills its process every time) goes to its
+dead-letter queue instead of looping. Broker dead-lettering (retry TTL expiry, the delivery
+limit) is ``at-least-once``, so a message in flight between two queues survives a node failure.
+``tools/migrate_queues.py`` turns an existing broker's classic queues into these.
+
 ``event_handler`` wraps nameko's: it validates the envelope, skips event ids the handler has
 applied already (recorded under a unique index), and on failure publishes the message to the
 next retry delay, or after the last one to the dead-letter queue, then acks. nameko's default
@@ -56,20 +64,69 @@ def events_exchange(producer):
                     arguments={"alternate-exchange": UNROUTED})
 
 
+# Redeliveries of one message (consumer crashes, lost connections) before the broker gives up
+# on it and dead-letters it; far above what broker restarts cause, so it only stops poison loops.
+DELIVERY_LIMIT = 20
+QUORUM = {"x-queue-type": "quorum"}
+# At-least-once dead-lettering (RabbitMQ >= 3.10) needs reject-publish overflow; no queue here
+# has a length limit, so overflow never happens and the setting only enables the strategy.
+AT_LEAST_ONCE_DEAD_LETTERING = {"x-dead-letter-strategy": "at-least-once",
+                                "x-overflow": "reject-publish"}
+
+
+def consumer_queue_arguments(queue_name):
+    """The arguments of a consumer queue: quorum, with the delivery limit as a backstop that
+    dead-letters to ``<queue>.dead-letter``."""
+    return {**QUORUM, **AT_LEAST_ONCE_DEAD_LETTERING, "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": queue_name}
+
+
+def retry_queue_arguments(delay_ms):
+    """A retry queue holds each message ``delay_ms`` and then dead-letters it through the
+    default exchange to the queue its routing key names (quorum queues keep TTL since 3.10)."""
+    return {**QUORUM, **AT_LEAST_ONCE_DEAD_LETTERING, "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": ""}
+
+
+# No delivery limit on dead-letter queues: ``tools.dead_letters list`` reads and returns their
+# messages, and each return counts as a delivery; a limit would drop dead letters there.
+DEAD_LETTER_QUEUE_ARGUMENTS = QUORUM
+UNROUTED_QUEUE_ARGUMENTS = QUORUM
+
+
 def consumer_queue(queue_name, producer, event_type):
-    """The queue nameko's SERVICE_POOL ``event_handler`` declares, with the same arguments."""
+    """The queue ``event_handler`` consumes from (named as nameko names a SERVICE_POOL handler's
+    queue), with the same arguments wherever it is declared."""
     return Queue(queue_name, exchange=Exchange(f"{producer}.events", type="topic", durable=True,
                                                no_declare=True),
-                 routing_key=event_type, durable=True, auto_delete=False, exclusive=False)
+                 routing_key=event_type, durable=True, auto_delete=False, exclusive=False,
+                 queue_arguments=consumer_queue_arguments(queue_name))
+
+
+def retry_queue(delay_ms):
+    exchange = Exchange(retry_exchange_name(delay_ms), type="topic", durable=True)
+    return Queue(retry_exchange_name(delay_ms), exchange=exchange, routing_key="#", durable=True,
+                 queue_arguments=retry_queue_arguments(delay_ms))
+
+
+def dead_letter_queue(queue_name):
+    return Queue(dead_letter_queue_name(queue_name),
+                 exchange=Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True),
+                 routing_key=queue_name, durable=True,
+                 queue_arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
+
+
+def unrouted_queue():
+    return Queue(UNROUTED, exchange=Exchange(UNROUTED, type="fanout", durable=True), durable=True,
+                 queue_arguments=UNROUTED_QUEUE_ARGUMENTS)
 
 
 def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATALOGUE):
     """Declare everything the event flow needs; idempotent, safe to run at every start."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
-        unrouted = Exchange(UNROUTED, type="fanout", durable=True)
-        unrouted(channel).declare()
-        Queue(UNROUTED, exchange=unrouted, durable=True)(channel).declare()
+        unrouted_queue()(channel).declare()
         for producer in producers():
             events_exchange(producer)(channel).declare()
         dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
@@ -77,11 +134,7 @@ def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATA
         for event, _, queue_name in consumer_queues():
             consumer_queue(queue_name, event.producer, event.name)(channel).declare()
         for delay_ms in delays_ms:
-            exchange = Exchange(retry_exchange_name(delay_ms), type="topic", durable=True)
-            exchange(channel).declare()
-            Queue(retry_exchange_name(delay_ms), exchange=exchange, routing_key="#", durable=True,
-                  queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
-                  )(channel).declare()
+            retry_queue(delay_ms)(channel).declare()
         channel.close()
 
 
@@ -89,9 +142,7 @@ def declare_dead_letter_queue(amqp_uri, queue_name):
     """The dead-letter queue of a consumer queue (declared by its handler at start)."""
     with Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
-        dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
-        Queue(dead_letter_queue_name(queue_name), exchange=dead_letters,
-              routing_key=queue_name, durable=True)(channel).declare()
+        dead_letter_queue(queue_name)(channel).declare()
         channel.close()
 
 
@@ -132,6 +183,8 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
+        # nameko declares its queue without arguments; ours must match the topology's.
+        self.queue = consumer_queue(self.queue.name, self.source_service, self.event_type)
         config = self.container.config
         self.handler_name = f"{self.container.service_name}.{self.method_name}"
         self.delays_ms = retry_delays(config)
