@@ -256,6 +256,11 @@ def migrate(connection, delays_ms=DEFAULT_RETRY_DELAYS_MS, dry_run=False, report
     if not dry_run:
         declare_exchanges(broker.channel, delays_ms)
     plans = catalogue_plans(delays_ms)
+    for plan in plans:  # refuse before changing anything, not halfway
+        state = broker.queue_state(plan.name)
+        if state and state[1] and not broker.matches(plan.name, plan.arguments):
+            raise SystemExit(f"{plan.name} has {state[1]} consumers: stop the services that "
+                             f"consume it, then run this again")
     for plan in plans:
         replace_queue(broker, plan, dry_run, report)
     return {plan.name: restore_messages(broker, plan, dry_run, report)
