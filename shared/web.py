@@ -2,7 +2,7 @@
 import json
 import logging
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.events.envelope import Trace
-from shared.errors import ApiError, BadRequest, Unprocessable, field_messages
+from shared.errors import ApiError, BadRequest, Conflict, Unprocessable, field_messages
+from shared.validation import MAX_PAGE, bounded_integer
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,20 @@ MAX_PAGE_SIZE = 200
 
 
 def json_response(status, body, headers=None):
-    return Response(
-        json.dumps(body, default=str), status=status, mimetype=JSON_CONTENT_TYPE, headers=headers
-    )
+    """``body`` as strict JSON: a NaN or an infinity (which JSON cannot carry) is refused with
+    409 rather than sent as ``Infinity``; services check their stored values before this."""
+    try:
+        text = json.dumps(body, default=str, allow_nan=False)
+    except ValueError:
+        log.error("refused to answer a non-finite number (status %s)", status)
+        raise Conflict("the answer would hold a number that is not finite; a stored value is "
+                       "out of range", {"_schema": ["a stored value is not finite"]},
+                       code="value_out_of_range") from None
+    return Response(text, status=status, mimetype=JSON_CONTENT_TYPE, headers=headers)
 
 
-def error_response(error):
-    return json_response(error.status, error.to_body())
+def error_response(error, headers=None):
+    return json_response(error.status, error.to_body(), headers)
 
 
 class JsonWsgiApp(WsgiApp):
@@ -38,7 +46,10 @@ class JsonWsgiApp(WsgiApp):
             error = ApiError(exc.description or exc.name,
                              code=exc.name.lower().replace(" ", "_"))
             error.status = exc.code
-            return error_response(error)(environ, start_response)
+            # A 405 says which methods the path does take (RFC 9110, 15.5.6).
+            allowed = getattr(exc, "valid_methods", None)
+            headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
+            return error_response(error, headers)(environ, start_response)
         return super().__call__(environ, start_response)
 
 
@@ -112,8 +123,8 @@ def load_body(request, schema, partial=False):
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page = bounded_integer(1, MAX_PAGE, strict=False, load_default=1)
+    page_size = bounded_integer(1, MAX_PAGE_SIZE, strict=False, load_default=50)
 
 
 def load_query(request, schema):

@@ -13,6 +13,9 @@ from services.measurement import spc
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.catalogue import make_event
 from shared.events.measurement import SERIES_POOLED
+from shared.validation import (
+    MAX_MAGNITUDE, MAX_SERIES_MAGNITUDE, in_date_bounds, is_readable_number,
+)
 
 SOURCE = "measurement"
 MEASURE_TYPES = ("outcome", "process", "balancing")
@@ -153,6 +156,9 @@ def contribution_of(value_kind, row):
             errors["denominator"] = ["must be more than 0"]
         elif value_kind == "proportion" and numerator > denominator:
             errors["numerator"] = [f"{numerator:g} is more than the denominator {denominator:g}"]
+        elif numerator / denominator > MAX_MAGNITUDE:
+            errors["denominator"] = [f"{numerator:g} / {denominator:g} is more than "
+                                     f"{MAX_MAGNITUDE:g}; check the denominator"]
         if errors:
             return None, errors
         return {"value": numerator / denominator, "numerator": float(numerator),
@@ -264,8 +270,39 @@ def pooled_value(value_kind, sums):
     return sums["total"] / sums["weight"] if sums["weight"] else None
 
 
-def analyse_series(measure, points):
-    """SPC of (period, value) points with the measure's options."""
+def unreadable_periods(points):
+    """The periods of (period, value, ...) rows holding a value or date no analysis can take:
+    not finite, beyond ±MAX_SERIES_MAGNITUDE, or a date out of bounds (stored before the
+    bounds were checked, or damaged)."""
+    bad = []
+    for period, *numbers in points:
+        day = date.fromisoformat(period) if isinstance(period, str) else period
+        if not in_date_bounds(day) or not all(is_readable_number(n) for n in numbers):
+            bad.append(day.isoformat())
+    return bad
+
+
+def check_readable(points, series):
+    """``points`` unchanged, or 409 naming the periods that would break SPC, JSON or charts:
+    a read answers a clear refusal, never a 500 or a non-finite number."""
+    bad = unreadable_periods(points)
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise Conflict(f"the stored {series} series holds values out of range "
+                       f"(not finite, beyond ±{MAX_SERIES_MAGNITUDE:g}, or dated out of bounds); "
+                       "correct the submissions of those periods",
+                       {"period": [f"out of range: {shown}"]}, code="series_out_of_range")
+    return points
+
+
+def analyse_series(measure, points, series=SERIES_POOLED):
+    """SPC of (period, value) points with the measure's options; 409 when a stored value or
+    the measure's target is out of range (see ``check_readable``)."""
+    check_readable(points, series)
+    if not is_readable_number(measure.get("target")):
+        raise Conflict("the measure's target is out of range; define the measure again",
+                       {"target": [f"beyond ±{MAX_SERIES_MAGNITUDE:g}"]},
+                       code="series_out_of_range")
     points = [(date.fromisoformat(p) if isinstance(p, str) else p, v) for p, v in points]
     return spc.analyse([p for p, _ in points], [v for _, v in points],
                        improvement=measure["improvement"], target=measure.get("target"),

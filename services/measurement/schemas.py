@@ -2,7 +2,10 @@
 from marshmallow import Schema, fields, validate
 
 from services.measurement import domain, spc
-from shared.validation import Strict, free_text, ods_code
+from shared.validation import (
+    MAX_FIX_AFTER_N_POINTS, MAX_MAGNITUDE, MIN_DENOMINATOR, Strict, bounded_date,
+    bounded_float, bounded_integer, free_text, ods_code,
+)
 from shared.web import PageQuery
 
 
@@ -15,9 +18,9 @@ class MeasureIn(Strict):
     operational_definition = free_text(2000, required=True)
     improvement = fields.String(required=True, validate=validate.OneOf(
         spc.IMPROVEMENT_DIRECTIONS))
-    target = fields.Float(load_default=None, allow_none=True, allow_nan=False)
-    fix_after_n_points = fields.Integer(load_default=None, allow_none=True,
-                                        validate=validate.Range(min=12))
+    target = bounded_float(load_default=None, allow_none=True)
+    fix_after_n_points = bounded_integer(12, MAX_FIX_AFTER_N_POINTS, load_default=None,
+                                         allow_none=True)
 
 
 class MeasureCopyIn(Strict):
@@ -44,18 +47,24 @@ class MeasureOut(Schema):
 
 
 class RebaseIn(Strict):
-    date = fields.Date(required=True, metadata={"description": "the first period of the new "
-                                                               "baseline"})
+    date = bounded_date(required=True, metadata={"description": "the first period of the new "
+                                                                "baseline"})
 
 
 class SubmissionRow(Strict):
-    period = fields.Date(required=True, metadata={
+    period = bounded_date(required=True, metadata={
         "description": "any day of the period; aligned to its Monday or 1st of the month"})
     practice_id = ods_code(load_default=None, metadata={
         "description": "defaults to the caller's practice"})
-    value = fields.Float(load_default=None, allow_none=True, allow_nan=False)
-    numerator = fields.Float(load_default=None, allow_none=True, allow_nan=False)
-    denominator = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    value = bounded_float(load_default=None, allow_none=True, metadata={
+        "description": "a count (whole, not negative) or a continuous value"})
+    numerator = bounded_float(0, MAX_MAGNITUDE, load_default=None, allow_none=True, metadata={
+        "description": "a proportion's or rate's numerator (a proportion's is at most its "
+                       "denominator)"})
+    denominator = bounded_float(MIN_DENOMINATOR, MAX_MAGNITUDE, load_default=None,
+                                allow_none=True, metadata={
+                                    "description": "a proportion's or rate's denominator; a "
+                                                   "rate's value is at most 1e12"})
 
 
 class SubmissionIn(SubmissionRow):
@@ -104,14 +113,14 @@ class SeriesQuery(Strict):
 
 
 class CoverageQuery(Strict):
-    period = fields.Date(required=True)
+    period = bounded_date(required=True)
 
 
 class FeedbackIn(Strict):
     source = fields.String(required=True, validate=validate.OneOf(domain.FEEDBACK_SOURCES))
-    rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    rating = bounded_integer(1, 5, required=True)
     comment = free_text(2000, load_default=None, allow_none=True)
-    period = fields.Date(required=True)
+    period = bounded_date(required=True)
     practice_id = ods_code(load_default=None)
 
 

@@ -3,7 +3,8 @@ signals and charts. Submissions are stored with a ``measurement.recorded`` event
 this service's own handler of that event keeps the pooled series and the signals up to date,
 exactly once per value, so a crash anywhere loses nothing."""
 import hashlib
-from datetime import date
+import logging
+from datetime import date, timedelta
 
 from eventlet import tpool
 from nameko.dependency_providers import Config
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 from services.measurement import charts, domain, schemas
 from services.measurement.openapi import openapi_document
 from services.measurement.repository import (
-    EVENT_SOURCES, MEASURES, PROJECTS, SUBMISSIONS, MeasurementRepository,
+    EVENT_SOURCES, MEASURES, POOLED_SUMS, PROJECTS, SUBMISSIONS, MeasurementRepository,
 )
 from shared.auth import ApiKeyAuth
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -35,6 +36,12 @@ SPC_OUT = schemas.SpcOut()
 FEEDBACK_OUT = schemas.FeedbackOut()
 OVERDUE_CHECK_SECONDS = 300
 OVERDUE_LOOKBACK_PERIODS = 8
+# PDSA annotations are drawn from a period before the series' first point to a period after
+# its last one (or after today, so a cycle just started shows); others are left out, so that a
+# cycle dated far away cannot stretch (or break) the axis.
+ANNOTATION_MARGIN = {"week": timedelta(days=7), "month": timedelta(days=31)}
+
+log = logging.getLogger(__name__)
 
 
 def row_errors(errors_by_row):
@@ -323,8 +330,10 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         outcome = self.storage.apply_to_pooled(
             data["measure_id"], period, data["practice_id"], data["version"],
             domain.pooled_increments(data["contribution"], data["previous"]))
-        if outcome == "duplicate":
-            return
+        # A "duplicate" is a retry whose sums were applied but whose analysis failed (or a
+        # redelivery): the analysis below is idempotent, so it runs again rather than being
+        # skipped; only a handler that returns is recorded as applied.
+        log.debug("pooled sums of %s %s: %s", data["measure_id"], period, outcome)
         measure = self.storage.find(MEASURES, data["measure_id"])
         project = self.storage.find(PROJECTS, measure["project_id"])
         trace = Trace.after(envelope)
@@ -332,7 +341,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
                 (SERIES_POOLED, self._pooled_points(measure, project)),
                 (data["practice_id"], self.storage.practice_series(measure["_id"],
                                                                    data["practice_id"]))):
-            analysis = domain.analyse_series(measure, points)
+            analysis = domain.analyse_series(measure, points, series)
             state = self.storage.series_state(measure["_id"], series)
             fields, events = domain.signal_changes(state or {}, analysis, measure, series, trace)
             if state is None or events or fields != {k: state.get(k) for k in fields}:
@@ -351,8 +360,11 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         principal = self.auth.require(request, "network_lead", "practice")
         measure, project = self._measure(principal, measure_id)
         show_practices = principal.may_act_for_network(project["network_id"])
+        stored = self.storage.pooled_periods(measure_id)
+        domain.check_readable([(p["period"], *(p[name] for name in POOLED_SUMS))
+                               for p in stored], SERIES_POOLED)
         periods = []
-        for pooled in self.storage.pooled_periods(measure_id):
+        for pooled in stored:
             entry = {"period": pooled["period"],
                      "value": domain.pooled_value(measure["value_kind"], pooled),
                      "practices_submitted": pooled["practices"],
@@ -388,7 +400,8 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             points = self.storage.practice_series(measure_id, practice_id)
         else:
             points = self._pooled_points(measure, project)
-        return measure, practice_id or SERIES_POOLED, domain.analyse_series(measure, points)
+        series = practice_id or SERIES_POOLED
+        return measure, series, domain.analyse_series(measure, points, series)
 
     @http("GET", "/measures/<measure_id>/spc")
     def spc_analysis(self, request, measure_id):
@@ -401,11 +414,15 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         if fmt not in charts.CONTENT_TYPES:
             raise NotFound("charts are .svg or .png", {"format": [f"{fmt} is not offered"]})
         measure, series, analysis = self._analysis(request, measure_id)
+        margin, today = ANNOTATION_MARGIN[measure["frequency"]], utc_now().date()
+        first = (analysis.points[0].date if analysis.points else today) - margin
+        last = max(analysis.points[-1].date if analysis.points else today, today) + margin
         annotations = [
-            (date.fromisoformat(a.get("completed_on") or a["started_on"]),
-             f"PDSA: {a['change_idea'][:30]}" + (f" ({a['act']})" if a.get("act") else ""))
+            (day, f"PDSA: {a['change_idea'][:30]}" + (f" ({a['act']})" if a.get("act") else ""))
             for a in self.storage.annotations(measure["project_id"])
-            if series == SERIES_POOLED or a.get("practice_id") in (None, series)]
+            if series == SERIES_POOLED or a.get("practice_id") in (None, series)
+            for day in [date.fromisoformat(a.get("completed_on") or a["started_on"])]
+            if first <= day <= last]
         title = f"{measure['name']} — {'network (pooled)' if series == SERIES_POOLED else series}"
         # Drawing takes a few hundred ms of CPU: a real thread keeps the service answering.
         image = tpool.execute(charts.render_chart, analysis, title=title,

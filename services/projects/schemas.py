@@ -4,7 +4,9 @@ from marshmallow import Schema, fields, validate
 from shared.events.projects import (
     ACT_DECISIONS, KEY_ROLES, MEMBER_ROLES, PROJECT_SCOPES, PROJECT_STAGES,
 )
-from shared.validation import Strict, free_text, ods_code, staff_id
+from shared.validation import Strict, bounded_date, free_text, ods_code, staff_id
+
+AIM_YEARS_AHEAD = 10  # an aim may look further ahead than a PDSA cycle
 from shared.web import PageQuery
 
 
@@ -65,7 +67,7 @@ class IssuedApiKeyOut(ApiKeyOut):
 class AimIn(Strict):
     what = free_text(500, required=True, metadata={"description": "what will improve"})
     how_much = free_text(200, required=True, metadata={"description": "by how much"})
-    by_when = fields.Date(required=True)
+    by_when = bounded_date(AIM_YEARS_AHEAD, required=True)
 
 
 class MemberIn(Strict):
@@ -150,7 +152,7 @@ class PdsaCycleIn(Strict):
         "description": "the practice running the cycle; defaults to the caller's practice"})
     do_notes = free_text(4000, load_default=None, allow_none=True)
     study_notes = free_text(4000, load_default=None, allow_none=True)
-    started_on = fields.Date(load_default=None)
+    started_on = bounded_date(load_default=None)
 
 
 class PdsaCyclePatch(Strict):
@@ -159,7 +161,7 @@ class PdsaCyclePatch(Strict):
     do_notes = free_text(4000, allow_none=True)
     study_notes = free_text(4000, allow_none=True)
     act = fields.String(validate=validate.OneOf(ACT_DECISIONS))
-    completed_on = fields.Date()
+    completed_on = bounded_date()
 
 
 class PdsaCycleOut(Schema):
