@@ -10,7 +10,8 @@ import socket
 import time
 
 import amqp
-from kombu import Connection as KombuConnection
+
+from shared.broker_uris import node_addresses
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class ConfirmingPublisher:
     def __init__(self, amqp_uri, confirm_timeout=10.0):
         self.amqp_uri = amqp_uri
         self.confirm_timeout = confirm_timeout
+        self._node_index = 0
         self._connection = None
         self._channel = None
         self._next_tag = 1
@@ -40,12 +42,25 @@ class ConfirmingPublisher:
         self._returned = set()
 
     def _connect(self):
-        parsed = KombuConnection(self.amqp_uri)
-        self._connection = amqp.Connection(
-            host=f"{parsed.hostname}:{parsed.port or 5672}", userid=parsed.userid,
-            password=parsed.password, virtual_host=parsed.virtual_host or "/",
-            heartbeat=0, connect_timeout=5)
-        self._connection.connect()
+        """Connect to the first node that answers, starting with the one that answered last,
+        so a node list (``amqp://a;amqp://b``, as kombu reads it) fails over as kombu does."""
+        nodes = node_addresses(self.amqp_uri)
+        for attempt in range(len(nodes)):
+            index = (self._node_index + attempt) % len(nodes)
+            host, port, userid, password, virtual_host = nodes[index]
+            connection = amqp.Connection(
+                host=f"{host}:{port}", userid=userid, password=password,
+                virtual_host=virtual_host, heartbeat=0, connect_timeout=5)
+            try:
+                connection.connect()
+            except (OSError, amqp.exceptions.AMQPError) as exc:
+                log.warning("broker node %s:%s unreachable (%r); trying the next", host, port, exc)
+                if attempt == len(nodes) - 1:
+                    raise
+                continue
+            self._node_index = index
+            self._connection = connection
+            break
         self._channel = self._connection.channel()
         self._channel.confirm_select()
         self._channel.events["basic_ack"].add(self._on_ack)

@@ -16,6 +16,7 @@ import sys
 
 import pika
 
+from shared.broker_uris import pika_connection
 from shared.events.catalogue import consumer_queues
 from shared.messaging import ATTEMPT_HEADER, dead_letter_queue_name
 
@@ -73,10 +74,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("list", "replay"))
     parser.add_argument("queue", nargs="?")
-    parser.add_argument("--amqp", default=DEFAULT_AMQP)
+    parser.add_argument("--amqp", default=DEFAULT_AMQP,
+                        help="the broker; several nodes as 'amqp://a/vhost;amqp://b/vhost'")
     parser.add_argument("--limit", type=int)
     args = parser.parse_args(argv)
-    connection = pika.BlockingConnection(pika.URLParameters(args.amqp))
+    connection = pika_connection(args.amqp)
     try:
         channel = connection.channel()
         if args.command == "list":
