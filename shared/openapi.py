@@ -1,4 +1,5 @@
 """OpenAPI documents built from the marshmallow schemas (apispec)."""
+import functools
 import re
 
 from apispec import APISpec
@@ -18,9 +19,36 @@ ERROR_STATUSES = {"400": "malformed request", "401": "no valid API key",
                   "409": "conflicts with the current state", "422": "invalid fields"}
 
 
+@functools.cache
+def page_of(schema):
+    """A page of ``schema`` items, as the paginated list endpoints answer."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(schema), required=True),
+        "page": fields.Integer(required=True), "page_size": fields.Integer(required=True),
+        "total": fields.Integer(required=True)}, name=f"{schema.__name__}Page")
+
+
+@functools.cache
+def items_of(schema):
+    """``{"items": [...]}`` of ``schema``, as the short unpaginated lists answer."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(schema), required=True)},
+                            name=f"{schema.__name__}List")
+
+
+def one_of(*schemas):
+    """A request body that is any one of ``schemas``."""
+    return {"oneOf": list(schemas)}
+
+
+def binary(media_type):
+    """A response that is not JSON (an image)."""
+    return {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
 def build_document(title, version, description, operations):
-    """``operations``: (method, werkzeug path, summary, request schema or None,
-    response schema or None, success status, query schema or None)."""
+    """``operations``: (method, werkzeug path, summary, request schema (or ``one_of``) or
+    None, response schema (or ``binary``) or None, success status or a tuple of them, query
+    schema or None)."""
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                    info={"description": description}, plugins=[MarshmallowPlugin()])
     spec.components.schema("Error", schema=ErrorOut)
@@ -28,14 +56,18 @@ def build_document(title, version, description, operations):
     paths = {}
     for method, path, summary, request_schema, response_schema, status, query in operations:
         openapi_path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
+        statuses = status if isinstance(status, tuple) else (status,)
         operation = {"summary": summary, "security": [{"apiKey": []}], "responses": {
-            str(status): {"description": "success"},
+            **{str(code): {"description": "success"} for code in statuses},
             **{code: {"description": why,
                       "content": {"application/json": {"schema": "Error"}}}
                for code, why in ERROR_STATUSES.items()}}}
-        if response_schema is not None:
-            operation["responses"][str(status)]["content"] = {
-                "application/json": {"schema": response_schema}}
+        for code in statuses:
+            if isinstance(response_schema, dict):
+                operation["responses"][str(code)].update(response_schema)
+            elif response_schema is not None:
+                operation["responses"][str(code)]["content"] = {
+                    "application/json": {"schema": response_schema}}
         if request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": request_schema}}}

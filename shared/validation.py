@@ -85,7 +85,8 @@ def bounded_date(years_ahead=1, metadata=None, **kwargs):
     """A date (YYYY-MM-DD) from 2000-01-01 to the end of the year ``years_ahead`` after this
     one; the bounds are in the OpenAPI description."""
     description = (metadata or {}).get("description")
-    bounds = f"from {EARLIEST_DATE} to the end of the year {years_ahead} after this one"
+    bounds = f"from {EARLIEST_DATE} to 31 December " + (
+        "of next year" if years_ahead == 1 else f"{years_ahead} years from now")
     return fields.Date(validate=DateWithinBounds(years_ahead), metadata={
         **(metadata or {}), "description": f"{description}; {bounds}" if description
         else bounds}, **kwargs)

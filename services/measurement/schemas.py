@@ -104,6 +104,52 @@ class SubmissionOut(Schema):
     corrections = fields.List(fields.Nested(CorrectionOut))
 
 
+SUBMISSION_OUTCOMES = ("created", "corrected", "unchanged")
+
+
+class SubmissionResultOut(SubmissionOut):
+    outcome = fields.String(validate=validate.OneOf(SUBMISSION_OUTCOMES), metadata={
+        "description": "created (201), or corrected / unchanged for a repeat (200)"})
+
+
+class BatchRowOut(Schema):
+    id = fields.String()
+    outcome = fields.String(validate=validate.OneOf(SUBMISSION_OUTCOMES))
+
+
+class BatchOut(Schema):
+    rows = fields.Integer()
+    created = fields.Integer()
+    corrected = fields.Integer()
+    unchanged = fields.Integer()
+    results = fields.List(fields.Nested(BatchRowOut))
+
+
+class PooledPeriodOut(Schema):
+    period = fields.String()
+    value = fields.Float(allow_none=True, metadata={"description": "null while undefined"})
+    practices_submitted = fields.Integer()
+    practices_expected = fields.Integer()
+    numerator = fields.Float()
+    denominator = fields.Float()
+    n = fields.Float(metadata={"description": "the summed weights"})
+    by_practice = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
+                              metadata={"description": "shown to the network's lead only"})
+
+
+class PooledOut(Schema):
+    measure_id = fields.String()
+    value_kind = fields.String()
+    periods = fields.List(fields.Nested(PooledPeriodOut))
+
+
+class CoverageOut(Schema):
+    period = fields.String()
+    expected = fields.List(fields.String())
+    submitted = fields.List(fields.String())
+    missing = fields.List(fields.String())
+
+
 class SubmissionQuery(PageQuery):
     practice_id = ods_code()
 
@@ -141,8 +187,10 @@ class SpcPointOut(Schema):
     upl = fields.Float(allow_none=True)
     rebase_group = fields.Integer()
     relative_to_mean = fields.Integer(allow_none=True)
-    outside_limits = fields.Boolean()
-    close_to_limits = fields.Boolean()
+    outside_limits = fields.Boolean(allow_none=True, metadata={
+        "description": "null where the point has no limits or no value"})
+    close_to_limits = fields.Boolean(allow_none=True, metadata={
+        "description": "null where the point has no limits or no value"})
     special_cause_type = fields.String(allow_none=True)
     point_type = fields.String(allow_none=True)
     rules = fields.List(fields.String())

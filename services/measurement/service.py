@@ -32,6 +32,10 @@ from shared.web import (
 
 MEASURE_OUT = schemas.MeasureOut()
 SUBMISSION_OUT = schemas.SubmissionOut()
+SUBMISSION_RESULT_OUT = schemas.SubmissionResultOut()
+BATCH_OUT = schemas.BatchOut()
+POOLED_OUT = schemas.PooledOut()
+COVERAGE_OUT = schemas.CoverageOut()
 SPC_OUT = schemas.SpcOut()
 FEEDBACK_OUT = schemas.FeedbackOut()
 OVERDUE_CHECK_SECONDS = 300
@@ -236,7 +240,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             outcome = self._submit(principal, [row], trace_of(request))[0]
             stored = self.storage.find(SUBMISSIONS, outcome["id"])
             return (201 if outcome["outcome"] == "created" else 200,
-                    {**SUBMISSION_OUT.dump(stored), "outcome": outcome["outcome"]})
+                    SUBMISSION_RESULT_OUT.dump({**stored, "outcome": outcome["outcome"]}))
         return self._idempotent(request, principal, handle)
 
     @http("POST", "/submissions/batch")
@@ -248,7 +252,7 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
             outcomes = self._submit(principal, rows, trace_of(request))
             counts = {name: sum(1 for o in outcomes if o["outcome"] == name)
                       for name in ("created", "corrected", "unchanged")}
-            return 200, {"rows": len(rows), **counts, "results": outcomes}
+            return 200, BATCH_OUT.dump({"rows": len(rows), **counts, "results": outcomes})
         return self._idempotent(request, principal, handle)
 
     @http("GET", "/measures/<measure_id>/submissions")
@@ -376,8 +380,8 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
                     s["practice_id"]: s["contribution"]["value"]
                     for s in self.storage.period_submissions(measure_id, pooled["period"])}
             periods.append(entry)
-        return json_response(200, {"measure_id": measure_id, "value_kind": measure["value_kind"],
-                                   "periods": periods})
+        return json_response(200, POOLED_OUT.dump({
+            "measure_id": measure_id, "value_kind": measure["value_kind"], "periods": periods}))
 
     @http("GET", "/measures/<measure_id>/coverage")
     def coverage(self, request, measure_id):
@@ -388,9 +392,9 @@ class MeasurementService(ApiKeyReplica, OpsEndpoints):
         submitted = sorted(s["practice_id"]
                            for s in self.storage.period_submissions(measure_id, period))
         expected = self.storage.participants(project["_id"])
-        return json_response(200, {"period": period, "expected": expected,
-                                   "submitted": submitted,
-                                   "missing": [p for p in expected if p not in submitted]})
+        return json_response(200, COVERAGE_OUT.dump({
+            "period": period, "expected": expected, "submitted": submitted,
+            "missing": [p for p in expected if p not in submitted]}))
 
     def _analysis(self, request, measure_id):
         principal = self.auth.require(request, "network_lead", "practice")
