@@ -26,6 +26,8 @@ next retry delay, or after the last one to the dead-letter queue, then acks. nam
 import logging
 import traceback
 
+import amqp.exceptions
+import kombu.exceptions
 from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
@@ -37,6 +39,12 @@ from shared.events.catalogue import CATALOGUE, consumer_queues, producers, valid
 from shared.storage import DuplicateKeyError, open_database
 
 log = logging.getLogger(__name__)
+
+# What acking, requeueing or publishing raises when the broker connection is gone: a reset or
+# closed socket surfaces as an OSError (ConnectionResetError, BrokenPipeError), a closed
+# connection or channel as py-amqp's errors, a failed kombu reconnect as its OperationalError.
+# nameko's ack_message catches only amqp.exceptions.ConnectionError.
+BROKER_CONNECTION_ERRORS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)
 
 UNROUTED = "pcn.unrouted"
 DEAD_LETTER_EXCHANGE = "pcn.dead-letter"
@@ -203,10 +211,13 @@ class ReliableEventHandler(EventHandler):
             return
         if self.applied.seen(self.handler_name, str(envelope["event_id"])):
             metrics.EVENTS_DEDUPLICATED.labels(*self._labels()).inc()
-            self.queue_consumer.ack_message(message)
+            self._settle("ack", message)
             return
         message.pcn_envelope = envelope
-        super().handle_message(envelope, message)
+        try:
+            super().handle_message(envelope, message)
+        except BROKER_CONNECTION_ERRORS as exc:  # a requeue while the container is being killed
+            self._left_to_redelivery("requeue", exc)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         envelope = message.pcn_envelope
@@ -214,7 +225,7 @@ class ReliableEventHandler(EventHandler):
             self.applied.record(self.handler_name, str(envelope["event_id"]),
                                 envelope["occurred_at"])
             metrics.EVENTS_CONSUMED.labels(*self._labels()).inc()
-            self.queue_consumer.ack_message(message)
+            self._settle("ack", message)
             return
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
@@ -227,10 +238,10 @@ class ReliableEventHandler(EventHandler):
                              "x-pcn-last-error": error[:1000]})
             except Exception as exc:  # broker trouble: give the message back, lose nothing
                 log.warning("could not schedule a retry of %s: %r", self.handler_name, exc)
-                self.queue_consumer.requeue_message(message)
+                self._settle("requeue", message)
                 return
             metrics.EVENTS_RETRIED.labels(*self._labels()).inc()
-            self.queue_consumer.ack_message(message)
+            self._settle("ack", message)
         else:
             self._dead_letter(message.payload, message, error)
 
@@ -244,10 +255,26 @@ class ReliableEventHandler(EventHandler):
                          "x-pcn-handler": self.handler_name})
         except Exception as exc:
             log.warning("could not dead-letter a message of %s: %r", self.handler_name, exc)
-            self.queue_consumer.requeue_message(message)
+            self._settle("requeue", message)
             return
         metrics.EVENTS_DEAD_LETTERED.labels(*self._labels()).inc()
-        self.queue_consumer.ack_message(message)
+        self._settle("ack", message)
+
+    def _settle(self, action, message):
+        """Ack or requeue ``message``. On a lost connection the broker has already taken the
+        message back and redelivers it once nameko's consumer reconnects; the dedupe makes that
+        safe, so the error is logged, not raised (raised, it would kill the container)."""
+        settle = (self.queue_consumer.ack_message if action == "ack"
+                  else self.queue_consumer.requeue_message)
+        try:
+            settle(message)
+        except BROKER_CONNECTION_ERRORS as exc:
+            self._left_to_redelivery(action, exc)
+
+    def _left_to_redelivery(self, action, exc):
+        metrics.EVENTS_LEFT_TO_REDELIVERY.labels(*self._labels()).inc()
+        log.warning("%s could not %s a message (%r): the broker redelivers it", self.handler_name,
+                    action, exc)
 
 
 event_handler = ReliableEventHandler.decorator

@@ -32,6 +32,10 @@ EVENTS_RETRIED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "pcn_events_dead_lettered", "Events moved to a dead-letter queue.",
     ["service", "handler", "event_type"])
+EVENTS_LEFT_TO_REDELIVERY = Counter(
+    "pcn_events_left_to_redelivery",
+    "Acks or requeues lost with the broker connection; the broker redelivers those events.",
+    ["service", "handler", "event_type"])
 OUTBOX_BACKLOG = Gauge("pcn_outbox_backlog", "Events waiting in the outbox.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "pcn_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox.", ["service"])
