@@ -231,21 +231,87 @@ class OutboxRelayRunner(DependencyProvider):
             self._wakeup.set()
 
     def _run(self):
-        failures, backlog_recorded = 0, 0.0
+        backoff = RelayBackoff()
+        backlog_recorded = 0.0
         while not self._stopping:
             self._wakeup.clear()  # a write from now on wakes the next pass
-            try:
-                if self.relay.outbox.acquire_lease(self.owner, self.lease_seconds):
-                    self.relay.publish_pending()
-                # The gauges need not follow every wake-up: once per poll interval is enough.
-                if time.monotonic() - backlog_recorded >= self.poll_seconds:
-                    self.relay.record_backlog()
-                    backlog_recorded = time.monotonic()
-                failures = 0
-            except Exception as exc:  # broker or storage down: keep the events, retry later
-                failures += 1
-                log.warning("outbox relay of %s failed (%d in a row): %r",
-                            self.container.service_name, failures, exc)
-            timeout = self.poll_seconds if failures == 0 else min(2 ** failures * 0.1, 5.0)
-            self._wakeup.wait(timeout)
+            failed = self._relay_pass(backoff)
+            # The gauges need not follow every wake-up (once per poll interval is enough), but a
+            # failed pass records them too: during an outage they must show the events waiting.
+            if failed or time.monotonic() - backlog_recorded >= self.poll_seconds:
+                self._record_backlog()
+                backlog_recorded = time.monotonic()
+            if not backoff.failures:
+                self._wakeup.wait(self.poll_seconds)
+            # After a failure only stop() ends the wait early: wake-ups from workers must not
+            # turn the backoff into a retry per request. What they wrote is published next pass.
+            while not self._stopping and backoff.seconds_to_retry() > 0:
+                self._wakeup.wait(backoff.seconds_to_retry())
+                self._wakeup.clear()
             time.sleep(0)  # let other green threads run between passes
+
+    def _relay_pass(self, backoff):
+        """One pass of the relay; returns True when it failed. Logs once per outage."""
+        try:
+            if self.relay.outbox.acquire_lease(self.owner, self.lease_seconds):
+                self.relay.publish_pending()
+        except Exception as exc:  # broker or storage down: keep the events, retry later
+            if backoff.failed() == 1:
+                log.warning("outbox relay of %s cannot publish (%r): events stay in the outbox; "
+                            "retrying every %.1f s at most", self.container.service_name, exc,
+                            backoff.max_delay)
+            else:
+                log.debug("outbox relay of %s still failing (%d in a row): %r",
+                          self.container.service_name, backoff.failures, exc)
+            return True
+        outage = backoff.succeeded()
+        if outage:
+            log.warning("outbox relay of %s publishes again after %d failed passes in %.1f s",
+                        self.container.service_name, *outage)
+        return False
+
+    def _record_backlog(self):
+        try:
+            self.relay.record_backlog()
+        except Exception as exc:  # storage down: the gauges keep their last values
+            log.debug("outbox relay of %s cannot read its backlog: %r",
+                      self.container.service_name, exc)
+
+
+class RelayBackoff:
+    """When the relay may try again after failed passes: ``first_delay`` doubled per failure in
+    a row, at most ``max_delay``. Plain Python with an injectable clock, so it is unit-tested."""
+
+    def __init__(self, first_delay=0.1, max_delay=5.0, clock=time.monotonic):
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.clock = clock
+        self.failures = 0
+        self.retry_at = None
+        self.outage_started = None
+
+    def failed(self):
+        """Record a failed pass; returns how many failed in a row."""
+        now = self.clock()
+        if not self.failures:
+            self.outage_started = now
+        self.failures += 1
+        self.retry_at = now + self.delay()
+        return self.failures
+
+    def succeeded(self):
+        """Record a good pass; returns (failed passes, seconds) of the outage it ends, or None."""
+        if not self.failures:
+            return None
+        outage = (self.failures, self.clock() - self.outage_started)
+        self.failures, self.retry_at, self.outage_started = 0, None, None
+        return outage
+
+    def delay(self):
+        return min(self.first_delay * 2 ** (self.failures - 1), self.max_delay)
+
+    def seconds_to_retry(self):
+        """0 when a pass may run now (no failure, or the backoff has passed)."""
+        if self.retry_at is None:
+            return 0.0
+        return max(self.retry_at - self.clock(), 0.0)
