@@ -8,9 +8,11 @@ export PCN_ADMIN_KEY ?=
 
 SERVICES := projects measurement
 
-.PHONY: install up down demo dev test test-unit test-integration test-deploy bench docs
+.PHONY: install up down demo dev test prepare-tests test-unit test-integration test-deploy bench docs
 
 $(BIN)/nameko: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: install Python 3.11 (apt-get install python3.11 python3.11-venv, or pyenv install 3.11)"; exit 2; }
+	@echo "make: building $(VENV) from constraints.txt"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
@@ -32,16 +34,19 @@ dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (n
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
 	MONGO_URI=$${MONGO_URI:-mongomock://dev} $(BIN)/python -m tools.dev $(SERVICES)
 
-test: $(BIN)/nameko  ## the whole suite (needs RabbitMQ with the management plugin; see .ci/run)
+test: $(BIN)/nameko prepare-tests  ## the whole suite; prepares RabbitMQ and the tools first
 	$(PYTEST) tests
+
+prepare-tests: $(BIN)/nameko  ## RabbitMQ running with its plugins, promtool and docker-compose (idempotent)
+	$(BIN)/python -m tools.prepare_tests
 
 test-unit: $(BIN)/nameko
 	$(PYTEST) tests/unit
 
-test-integration: $(BIN)/nameko
+test-integration: $(BIN)/nameko prepare-tests
 	$(PYTEST) tests/integration
 
-test-deploy: $(BIN)/nameko
+test-deploy: $(BIN)/nameko prepare-tests
 	$(PYTEST) tests/deploy
 
 bench: $(BIN)/nameko  ## throughput figures (see bench/)

@@ -1,8 +1,11 @@
 """Test helpers: an HTTP client for a service under test, and a pika observer on the broker."""
 import json
+import shutil
+import subprocess
 import time
 
 import pika
+import pytest
 import requests
 
 from tests.conftest import ADMIN_KEY
@@ -93,3 +96,14 @@ def wait_until(condition, timeout=10.0, interval=0.05):
             return value
         time.sleep(interval)
     return condition()
+
+
+def promtool_check_metrics(exposition):
+    """``promtool check metrics`` on a /metrics text; skips (with the reason) without promtool,
+    which ``make test`` installs when it can (tools/prepare_tests.py)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not on PATH: apt-get install prometheus")
+    checked = subprocess.run([promtool, "check", "metrics"], input=exposition.encode(),
+                             capture_output=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()

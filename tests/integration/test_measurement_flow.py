@@ -11,7 +11,7 @@ import pytest
 from services.measurement import cli
 from services.measurement.domain import align_period
 from shared.storage import open_database
-from tests.helpers import EventObserver, wait_until
+from tests.helpers import EventObserver, promtool_check_metrics, wait_until
 from tests.integration.conftest import network_project
 
 PRACTICES = ("F84001", "F84002", "F84003")
@@ -275,14 +275,9 @@ def test_overdue_practices_are_raised_once(smr, measurement_service, service_con
 
 
 def test_measurement_ops_endpoints(measurement, measurement_config):
-    import shutil
-    import subprocess
-
     anonymous = measurement.as_key(None)
     assert anonymous.get("/ready").json()["checks"] == {"broker": True, "storage": True}
     assert "/measures/{measure_id}/spc" in anonymous.get("/openapi.json").json()["paths"]
     text = measurement.as_key(measurement_config["PCN_OPS_KEY"]).get("/metrics").text
     assert 'service="measurement"' in text
-    checked = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"],
-                             input=text.encode(), capture_output=True, timeout=60)
-    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    promtool_check_metrics(text)
