@@ -6,7 +6,8 @@ COMPOSE ?= docker compose
 PYTEST := $(BIN)/python -m pytest
 export PCN_ADMIN_KEY ?=
 
-SERVICES := projects measurement
+# Empty: every service in tools/dev.py's SERVICES that exists; or e.g. SERVICES=projects.
+SERVICES ?=
 
 .PHONY: install up down demo dev test prepare-tests test-unit test-integration test-deploy bench docs
 
@@ -27,7 +28,7 @@ up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, Pr
 down:
 	$(COMPOSE) down
 
-demo: $(BIN)/nameko  ## walk a network project through the running services (make dev or make up)
+demo: $(BIN)/nameko  ## the main job; starts the services as local processes when none answer
 	$(BIN)/python -m tools.demo
 
 dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (no Docker)

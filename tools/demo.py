@@ -5,16 +5,29 @@ across three practices, driven through the projects and measurement APIs.
 It registers a network and three practices, issues keys, creates the network project with its
 team, runs a PDSA cycle and a huddle escalation, defines the shared measure, has each practice
 submit 24 weeks of SMR counts (the template adopted for the last 8), and prints the pooled
-network series, its SPC verdict, and where it saved the Making Data Count chart.
+network series, its SPC verdict, and where it saved the Making Data Count charts.
+
+When nothing answers on the services' ports (``make demo`` on a machine with only RabbitMQ), it
+starts every service as a local process first (``tools.dev``: in-memory storage unless
+MONGO_URI is set, the local RabbitMQ, PCN_ADMIN_KEY generated when unset), waits for /ready,
+and stops them at the end; services already running (``make dev``, ``make up``) are used as
+they are.
 """
 import argparse
+import contextlib
 import os
+import pathlib
+import secrets
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, timedelta
 
 import requests
+
+from tools import dev
+from tools.prepare_tests import Apt, CannotPrepare, ensure_rabbitmq_running
 
 
 class Api:
@@ -29,12 +42,76 @@ class Api:
         return response.json()
 
 
+@contextlib.contextmanager
+def local_services():
+    """Yield once every service answers: the running ones are used, the missing ones started
+    here (and stopped on exit). Exits with one line when a prerequisite is missing."""
+    names = dev.existing_services()
+    missing = [name for name in names if not dev.answers(name)]
+    if not missing:
+        if not os.environ.get("PCN_ADMIN_KEY"):
+            sys.exit(f"{', '.join(names)} already running: set PCN_ADMIN_KEY to the key they "
+                     f"were started with")
+        print(f"using the running services: {', '.join(names)}", flush=True)
+        yield
+        return
+    if len(missing) < len(names) and not os.environ.get("PCN_ADMIN_KEY"):
+        sys.exit(f"{', '.join(sorted(set(names) - set(missing)))} already running but not "
+                 f"{', '.join(missing)}: set PCN_ADMIN_KEY to the key they were started with")
+    if len(os.environ.get("PCN_ADMIN_KEY", "")) < 16:
+        os.environ["PCN_ADMIN_KEY"] = secrets.token_hex(24)
+        print("PCN_ADMIN_KEY was not set: generated one for this run", flush=True)
+    if not os.environ.get("AMQP_URI"):
+        try:
+            ensure_rabbitmq_running(Apt(dry_run=False))
+        except CannotPrepare as exc:
+            sys.exit(str(exc))
+    mongo_uri = os.environ.get("MONGO_URI") or "mongomock://demo"
+    if mongo_uri.startswith("mongomock://"):
+        print(f"STORAGE IS IN MEMORY ({mongo_uri}): everything the demo stores is gone when it "
+              f"stops; set MONGO_URI=mongodb://... to keep it", flush=True)
+    log_dir = tempfile.mkdtemp(prefix="pcn-demo-")
+    print(f"no service answers on {', '.join(dev.base_url(n) for n in missing)}: starting "
+          f"them as local processes (logs in {log_dir})", flush=True)
+    processes = dev.start(missing, env={"MONGO_URI": mongo_uri}, log_dir=log_dir)
+    try:
+        not_ready = dev.wait_ready(processes)
+        if not_ready:
+            log = pathlib.Path(log_dir) / f"{not_ready[0]}.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+            sys.exit("\n".join([*tail, f"{not_ready[0]} did not become ready: see {log}"]))
+        for name in missing:
+            for line in (pathlib.Path(log_dir) / f"{name}.log").read_text(
+                    errors="replace").splitlines():
+                if "IN MEMORY" in line:
+                    print(f"{name}: {line.split(': ', 1)[-1]}", flush=True)
+        yield
+    finally:
+        dev.stop(processes)
+        print(f"stopped the services the demo started: {', '.join(missing)}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--projects", default="http://127.0.0.1:8001")
-    parser.add_argument("--measurement", default="http://127.0.0.1:8002")
-    parser.add_argument("--chart", default="smr-network-chart.svg")
+    parser.add_argument("--projects", default=dev.base_url("projects"))
+    parser.add_argument("--measurement", default=dev.base_url("measurement"))
+    parser.add_argument("--charts", default="demo-output",
+                        help="folder for the Making Data Count charts (SVG)")
+    parser.add_argument("--no-start", action="store_true",
+                        help="never start services; use the ones at --projects/--measurement")
     args = parser.parse_args(argv)
+    local = (args.projects, args.measurement) == (dev.base_url("projects"),
+                                                   dev.base_url("measurement"))
+    with local_services() if local and not args.no_start else contextlib.nullcontext():
+        summary = run_story(args)
+    print("\nsummary:")
+    for label, value in summary.items():
+        print(f"  {label}: {value}")
+    return 0
+
+
+def run_story(args):
+    """The whole story against running services; returns the summary lines as a dict."""
     admin = Api(args.projects, os.environ.get("PCN_ADMIN_KEY", ""))
     network_id = f"demo-{uuid.uuid4().hex[:6]}"
     admin.call("POST", "/networks", {"id": network_id, "name": "Demo PCN"})
@@ -77,8 +154,11 @@ def main(argv=None):
     refused = requests.get(f"{args.projects}/projects/{project['id']}", timeout=10,
                            headers={"Authorization": "Bearer pcn_nope_nope"})
     print(f"an unknown key gets {refused.status_code}")
-    measure_network(args, project, lead_key, codes)
-    return 0
+    summary = {"network": f"{network_id}, practices {', '.join(codes)}",
+               "project": f"{project['id']} (PDSA cycle adopted, huddle item resolved in "
+                          f"{item['time_to_unblock_seconds']:.1f} s)"}
+    summary.update(measure_network(args, project, lead_key, codes))
+    return summary
 
 
 def wait_for(check, what, timeout=30.0):
@@ -126,11 +206,28 @@ def measure_network(args, project, lead_key, codes):
     analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
     print(f"after rebasing at {weeks[16]}: variation {analysis['variation_type']}, "
           f"assurance {analysis['assurance_type']}")
-    chart = requests.get(f"{args.measurement}/measures/{measure['id']}/chart.svg", timeout=30,
-                         headers={"Authorization": f"Bearer {lead_key}"})
-    with open(args.chart, "wb") as chart_file:
-        chart_file.write(chart.content)
-    print(f"Making Data Count chart saved to {args.chart}")
+    charts = pathlib.Path(args.charts)
+    charts.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for series in (None, *codes):
+        chart = requests.get(f"{args.measurement}/measures/{measure['id']}/chart.svg",
+                             params={"practice_id": series} if series else None, timeout=30,
+                             headers={"Authorization": f"Bearer {lead_key}"})
+        if chart.status_code != 200:
+            sys.exit(f"the chart of {series or 'the network'} answered {chart.status_code}: "
+                     f"{chart.text}")
+        path = charts / f"smr-{series or 'network'}-chart.svg"
+        path.write_bytes(chart.content)
+        saved.append(str(path))
+    print(f"Making Data Count charts saved: {', '.join(saved)}")
+    latest = pooled[-1]
+    return {"submitted": f"{len(weeks)} weeks x {len(codes)} practices to measure "
+                         f"{measure['id']}",
+            "pooled latest week": f"{latest['period']}: {latest['value']:.2f} "
+                                  f"(target {measure['target']})",
+            "SPC after the rebase": f"variation {analysis['variation_type']}, "
+                                    f"assurance {analysis['assurance_type']}",
+            "charts": ", ".join(saved)}
 
 
 if __name__ == "__main__":

@@ -1,13 +1,22 @@
-"""Run services as local processes against the local RabbitMQ: ``python -m tools.dev projects``.
+"""Run services as local processes against the local RabbitMQ: ``python -m tools.dev [NAME ...]``.
 
-Each service is ``nameko run`` with its config file and its port; Ctrl-C stops them all.
+Each service is ``nameko run`` with its config file and its port; with no names, every service
+that exists in this checkout. Ctrl-C stops them all. ``tools.demo`` uses the same functions to
+start what it needs when nothing answers.
 """
 import os
+import pathlib
 import signal
 import subprocess
 import sys
 import time
 
+import requests
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# The one list of services: name -> (nameko service class, HTTP port). A service slots in once
+# services/<name>/service.py exists.
 SERVICES = {
     "projects": ("services.projects.service:ProjectsService", 8001),
     "measurement": ("services.measurement.service:MeasurementService", 8002),
@@ -16,36 +25,94 @@ SERVICES = {
 }
 
 
-def main(names):
-    if len(os.environ.get("PCN_ADMIN_KEY", "")) < 16:
-        sys.exit("set PCN_ADMIN_KEY to a secret of 16+ characters")
-    unknown = [n for n in names if n not in SERVICES]
-    if unknown:
-        sys.exit(f"unknown services: {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+def existing_services():
+    """Names of the services whose code is in this checkout, in SERVICES order."""
+    return [name for name in SERVICES
+            if (REPO_ROOT / "services" / name / "service.py").exists()]
+
+
+def base_url(name):
+    return f"http://127.0.0.1:{SERVICES[name][1]}"
+
+
+def answers(name, path="/health", timeout=1.0):
+    """True when the service's port answers ``path`` with 200."""
+    try:
+        return requests.get(base_url(name) + path, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start(names, env=None, log_dir=None):
+    """Start ``names`` with ``nameko run``; returns {name: Popen}. Output goes to the terminal,
+    or to ``<log_dir>/<name>.log``."""
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
-    processes = []
+    processes = {}
     for name in names:
         target, port = SERVICES[name]
-        env = {**os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
-        print(f"starting {name} on http://127.0.0.1:{port}", flush=True)
-        processes.append(subprocess.Popen(
-            [nameko, "run", "--config", f"services/{name}/config.yaml", target], env=env))
+        process_env = {**os.environ, **(env or {}), "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
+        output = None
+        if log_dir is not None:
+            output = open(pathlib.Path(log_dir) / f"{name}.log", "wb")
+        print(f"starting {name} on {base_url(name)}", flush=True)
+        processes[name] = subprocess.Popen(
+            [nameko, "run", "--config", f"services/{name}/config.yaml", target],
+            env=process_env, cwd=REPO_ROOT, stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None)
+        if output is not None:
+            output.close()  # the child holds its own copy
+    return processes
+
+
+def wait_ready(processes, timeout=90.0):
+    """Wait until every started service answers /ready with 200. Returns the names that
+    exited or never became ready (empty when all are ready)."""
+    deadline = time.monotonic() + timeout
+    waiting = set(processes)
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            if processes[name].poll() is not None:
+                return [name]
+            if answers(name, "/ready", timeout=3.0):
+                print(f"{name} is ready", flush=True)
+                waiting.discard(name)
+        if waiting:
+            time.sleep(0.5)
+    return sorted(waiting)
+
+
+def stop(processes):
+    """SIGTERM each started process, then kill what has not stopped within 15 s."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(names):
+    if len(os.environ.get("PCN_ADMIN_KEY", "")) < 16:
+        sys.exit("set PCN_ADMIN_KEY to a secret of 16+ characters, "
+                 "e.g. export PCN_ADMIN_KEY=$(openssl rand -hex 24)")
+    names = names or existing_services()
+    unknown = [n for n in names if n not in existing_services()]
+    if unknown:
+        sys.exit(f"unknown services: {', '.join(unknown)}; "
+                 f"known: {', '.join(existing_services())}")
+    processes = start(names)
     try:
-        while all(p.poll() is None for p in processes):
+        while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return max((p.returncode or 0) for p in processes)
+        stop(processes)
+    return max((p.returncode or 0) for p in processes.values())
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["projects"]))
+    sys.exit(main(sys.argv[1:]))
