@@ -39,6 +39,11 @@ EVENTS_LEFT_TO_REDELIVERY = Counter(
 OUTBOX_BACKLOG = Gauge("pcn_outbox_backlog", "Events waiting in the outbox.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "pcn_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox.", ["service"])
+# Prometheus reads /metrics, not /ready: each scrape (and each /ready call) sets this gauge
+# from the same checks, so an alert can see a service that runs but is not ready.
+READINESS_CHECK = Gauge(
+    "pcn_readiness_check", "1 when the /ready check passes, 0 when it fails.",
+    ["service", "check"])
 
 
 def outcome_of(exc_info):
@@ -67,6 +72,12 @@ class EntrypointMetrics(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
+
+
+def record_readiness(service, checks):
+    """Set ``pcn_readiness_check`` from /ready's checks ({"broker": bool, "storage": bool})."""
+    for check, passed in checks.items():
+        READINESS_CHECK.labels(service, check).set(1 if passed else 0)
 
 
 def exposition():

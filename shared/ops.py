@@ -48,12 +48,14 @@ class OpsEndpoints:
     @http("GET", "/ready")
     def ready(self, request):
         checks = self.readiness()
+        metrics.record_readiness(self.name, checks)
         status = 200 if all(checks.values()) else 503
         return json_response(status, {"ready": status == 200, "checks": checks})
 
     @http("GET", "/metrics")
     def metrics(self, request):
         self.auth.require(request, "ops")
+        metrics.record_readiness(self.name, self.readiness())
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type)
 

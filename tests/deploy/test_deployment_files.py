@@ -421,6 +421,9 @@ def test_alert_rules_are_labelled_and_annotated():
         "pcn_events_dead_lettered_total",
         "pcn_entrypoint_calls_total",
         "pcn_entrypoint_duration_seconds",
+        "pcn_readiness_check",
+        "rabbitmq_detailed_queue_messages",
+        "rabbitmq_detailed_queue_consumers",
     ):
         uses = metric in expressions or any(
             metric in rule.get("expr", "")
