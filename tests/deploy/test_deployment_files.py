@@ -137,7 +137,7 @@ def test_compose_services():
     compose_config = _compose_config()
     services = compose_config["services"]
     assert set(services) >= {
-        "rabbitmq", "mongo", "projects", "measurement", "prometheus"
+        "rabbitmq", "mongo", "projects", "measurement", "prometheus", "grafana"
     }, sorted(services)
     for name in ("training", "notifications"):
         assert name not in services, f"{name} does not exist yet"
