@@ -53,5 +53,5 @@ test-deploy: $(BIN)/nameko prepare-tests
 bench: $(BIN)/nameko  ## throughput figures (see bench/)
 	$(BIN)/python bench/outbox.py
 
-docs: $(BIN)/nameko  ## regenerate docs/events.md from the event catalogue
+docs: $(BIN)/nameko  ## regenerate docs/events.md and docs/asyncapi.yaml from the event catalogue
 	$(BIN)/python -m shared.events.docs
