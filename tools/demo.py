@@ -18,6 +18,7 @@ import contextlib
 import os
 import pathlib
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -102,8 +103,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     local = (args.projects, args.measurement) == (dev.base_url("projects"),
                                                    dev.base_url("measurement"))
-    with local_services() if local and not args.no_start else contextlib.nullcontext():
-        summary = run_story(args)
+    # A SIGTERM still stops the services this run started (local_services' finally).
+    signal.signal(signal.SIGTERM, dev.stop_on_signal)
+    try:
+        with local_services() if local and not args.no_start else contextlib.nullcontext():
+            summary = run_story(args)
+    except (KeyboardInterrupt, dev.StopRequested):
+        print("demo interrupted", file=sys.stderr)
+        return 130
     print("\nsummary:")
     for label, value in summary.items():
         print(f"  {label}: {value}")

@@ -94,6 +94,14 @@ def stop(processes):
             process.wait()
 
 
+class StopRequested(Exception):
+    """SIGTERM or SIGINT arrived."""
+
+
+def stop_on_signal(signum, frame):
+    raise StopRequested(signal.Signals(signum).name)
+
+
 def main(names):
     if len(os.environ.get("PCN_ADMIN_KEY", "")) < 16:
         sys.exit("set PCN_ADMIN_KEY to a secret of 16+ characters, "
@@ -103,11 +111,15 @@ def main(names):
     if unknown:
         sys.exit(f"unknown services: {', '.join(unknown)}; "
                  f"known: {', '.join(existing_services())}")
+    # SIGTERM (and SIGINT even where a shell started us with it ignored) stops the services
+    # too, instead of leaving them running without their parent.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop_on_signal)
     processes = start(names)
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested):
         pass
     finally:
         stop(processes)
