@@ -3,6 +3,7 @@ import json
 import logging
 
 from marshmallow import Schema, ValidationError, fields
+from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -82,6 +83,11 @@ class JsonHttpHandler(HttpRequestHandler):
             return error_response(exc)
         if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
             return error_response(BadRequest(exc.description or str(exc)))
+        if isinstance(exc, ContainerBeingKilled):  # refused before any worker ran: send again
+            error = ApiError("the service is stopping; send the request again",
+                             code="service_unavailable")
+            error.status = 503
+            return error_response(error, {"Retry-After": "1"})
         log.error("unhandled error in %s %s: %r", self.method, self.url, exc)
         return error_response(ApiError("the service failed to handle this request"))
 
