@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools import dev
+
 pytestmark = pytest.mark.deploy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +39,11 @@ INSTALL_HINTS = {
     "which is too old for these manifests",
 }
 
+# name: (HTTP port, nameko service class), from the one list (tools/dev.py's SERVICES) of the
+# services that exist in this checkout.
 PYTHON_SERVICES = {
-    # name: (HTTP port, nameko service class)
-    "projects": (8001, "ProjectsService"),
-    "measurement": (8002, "MeasurementService"),
+    name: (dev.SERVICES[name][1], dev.SERVICES[name][0].split(":")[1])
+    for name in dev.existing_services()
 }
 
 SERVICE_ENV = (
@@ -139,7 +142,8 @@ def test_compose_services():
     assert set(services) >= {
         "rabbitmq", "mongo", "projects", "measurement", "prometheus", "grafana"
     }, sorted(services)
-    for name in ("training", "notifications"):
+    assert set(PYTHON_SERVICES) <= set(services), sorted(services)
+    for name in set(dev.SERVICES) - set(PYTHON_SERVICES):
         assert name not in services, f"{name} does not exist yet"
 
 
