@@ -25,6 +25,7 @@ next retry delay, or after the last one to the dead-letter queue, then acks. nam
 """
 import logging
 import traceback
+from contextlib import contextmanager
 
 import amqp.exceptions
 import kombu.exceptions
@@ -130,9 +131,25 @@ def unrouted_queue():
                  queue_arguments=UNROUTED_QUEUE_ARGUMENTS)
 
 
+class TopologyMismatch(RuntimeError):
+    """A queue exists with other arguments than ours: the broker answered PRECONDITION_FAILED."""
+
+
+@contextmanager
+def explain_mismatch():
+    """Turn PRECONDITION_FAILED into an error that says what to do about it."""
+    try:
+        yield
+    except amqp.exceptions.PreconditionFailed as exc:
+        raise TopologyMismatch(
+            f"{exc}. The broker holds a queue declared with other arguments, such as a classic "
+            f"queue of a release before quorum queues: stop the services and run "
+            f"`python -m tools.migrate_queues --amqp <AMQP_URI>` (see its --dry-run)") from exc
+
+
 def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATALOGUE):
     """Declare everything the event flow needs; idempotent, safe to run at every start."""
-    with Connection(amqp_uri, connect_timeout=5) as connection:
+    with explain_mismatch(), Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
         unrouted_queue()(channel).declare()
         for producer in producers():
@@ -148,7 +165,7 @@ def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATA
 
 def declare_dead_letter_queue(amqp_uri, queue_name):
     """The dead-letter queue of a consumer queue (declared by its handler at start)."""
-    with Connection(amqp_uri, connect_timeout=5) as connection:
+    with explain_mismatch(), Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
         dead_letter_queue(queue_name)(channel).declare()
         channel.close()

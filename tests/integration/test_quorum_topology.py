@@ -118,3 +118,18 @@ def test_delivery_limit_dead_letters_a_message_redelivered_too_often(service_con
                                              dead_letter_queue_name(test_queue)), timeout=5)
     assert [b for b, _ in dead] == [body]
     assert dead[0][1]["x-death"][0]["reason"] == "delivery_limit"
+
+
+def test_a_classic_queue_left_from_before_is_named_with_the_way_out(service_config):
+    """A broker that still holds the classic queues refuses the quorum declaration; the
+    service's start fails saying which queue and how to migrate it."""
+    from kombu import Connection
+
+    from shared.messaging import TopologyMismatch
+
+    [(event, _, name), *_] = consumer_queues()
+    with Connection(service_config["AMQP_URI"]) as connection:
+        connection.default_channel.queue_declare(name, durable=True, auto_delete=False)
+    with pytest.raises(TopologyMismatch, match="tools.migrate_queues") as refused:
+        declare_topology(service_config["AMQP_URI"], service_config["EVENT_RETRY_DELAYS_MS"])
+    assert name in str(refused.value) and "PRECONDITION_FAILED" in str(refused.value)
