@@ -39,7 +39,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
-from services.measurement import charts
 from services.measurement.domain import MAX_BATCH_ROWS, align_period, contribution_of
 from services.measurement.spc import (
     IMPROVEMENT_DIRECTIONS,
@@ -772,7 +771,7 @@ def _local_analysis(args):
         raise CommandFailed(EXIT_REFUSED, f"{args.file}: {exc}") from None
 
 
-def _chart_format(args) -> str:
+def _chart_format(args, charts) -> str:
     suffix = Path(args.output).suffix.lower().lstrip(".")
     if suffix not in charts.FORMATS:
         raise CommandFailed(EXIT_USAGE, f"-o {args.output}: name a .svg or .png file")
@@ -793,8 +792,11 @@ def _run_spc(args, stdout, stderr, environ) -> None:
 
 
 def _run_chart(args, stdout, stderr, environ) -> None:
+    # matplotlib takes seconds to import: only this command loads it
+    from services.measurement import charts
+
     _check_source(args)
-    fmt = _chart_format(args)
+    fmt = _chart_format(args, charts)
     if args.measure:
         image = _api(args, environ).chart(args.measure, fmt, args.practice)
     else:
@@ -831,7 +833,8 @@ def _run_submit(args, stdout, stderr, environ) -> None:
     chunks = make_chunks(args.measure, lines, file_digest, args.chunk_size)
     progress = Progress(len(lines), stderr, enabled=args.progress and len(chunks) > 1)
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
-    sent, stored, replayed, refusals = 0, 0, 0, []
+    sent, stored, refusals = 0, 0, []
+    replayed_chunks = replayed_rows = 0
     for chunk in chunks:
         try:
             answer, was_replayed = api.submit_chunk(chunk)
@@ -846,17 +849,21 @@ def _run_submit(args, stdout, stderr, environ) -> None:
                 f"cannot reach the service: {exc}\n{stored} of {len(lines)} rows are stored; "
                 "run the same command again to finish: nothing is stored twice")) from None
         else:
-            for name in counts:
-                counts[name] += answer.get(name, 0)
             stored += len(chunk.lines)
-            replayed += was_replayed
+            if was_replayed:  # the answer an earlier run got (or lost): not counted again
+                replayed_chunks += 1
+                replayed_rows += len(chunk.lines)
+            else:
+                for name in counts:
+                    counts[name] += answer.get(name, 0)
         sent += len(chunk.lines)
         progress.show(sent)
     summary = (f"{stored} of {len(lines)} rows stored in {len(chunks)} chunk(s): "
                f"{counts['created']} created, {counts['corrected']} corrected, "
                f"{counts['unchanged']} unchanged")
-    if replayed:
-        summary += f" ({replayed} chunk(s) already sent by an earlier run)"
+    if replayed_chunks:
+        summary += (f"; {replayed_rows} row(s) in {replayed_chunks} chunk(s) were already "
+                    "stored by an earlier run of this file")
     print(summary, file=stdout)
     if refusals:
         raise CommandFailed(EXIT_REFUSED, "\n".join(

@@ -610,8 +610,9 @@ def test_submit_sends_every_chunk_with_its_key(tmp_path, capsys, stand_in):
     code, out, err = run_with_service(capsys, stand_in, "submit", "--measure", "msr_smr",
                                       path, "--chunk-size", "30")
     assert code == 0, err
-    assert out.strip() == ("100 of 100 rows stored in 4 chunk(s): 100 created, 0 corrected, "
-                           "0 unchanged (1 chunk(s) already sent by an earlier run)")
+    assert out.strip() == ("100 of 100 rows stored in 4 chunk(s): 70 created, 0 corrected, "
+                           "0 unchanged; 30 row(s) in 1 chunk(s) were already stored by an "
+                           "earlier run of this file")
     assert err.splitlines()[-1].endswith("100/100 rows (100%)")
     lines, digest = cli.read_submissions(path, PROPORTION, date.today())
     chunks = cli.make_chunks("msr_smr", lines, digest, 30)
