@@ -6,10 +6,16 @@ alternates and fails over to the next one when a connection fails. The py-amqp p
 outbox relay and the pika tools read the same string through these helpers, so one setting
 serves them all.
 """
+import logging
+import re
+
 import pika
 from kombu import Connection
 
 URI_SEPARATOR = ";"
+# user:password@ in an AMQP URI; nameko masks only the first node's password when it logs a
+# connection error, so a node list would put the others in the log.
+PASSWORD_IN_URI = re.compile(r"(amqps?://[^:/@;\s]*:)[^@;\s]+@")
 
 
 def node_uris(amqp_uri):
@@ -42,3 +48,21 @@ def pika_parameters(amqp_uri):
 def pika_connection(amqp_uri):
     """A blocking pika connection to the first node of ``amqp_uri`` that answers."""
     return pika.BlockingConnection(pika_parameters(amqp_uri))
+
+
+class MaskBrokerPasswords(logging.Filter):
+    """Replaces every password in AMQP URIs of a log record with ``********``."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        masked = PASSWORD_IN_URI.sub(r"\1********@", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_passwords_in(logger_name="nameko.messaging"):
+    """Install the mask on the logger that reports broker connection errors (once)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, MaskBrokerPasswords) for f in logger.filters):
+        logger.addFilter(MaskBrokerPasswords())

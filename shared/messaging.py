@@ -36,6 +36,7 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 
 from shared import metrics
+from shared.broker_uris import mask_passwords_in
 from shared.events.catalogue import CATALOGUE, consumer_queues, producers, validate_envelope
 from shared.storage import DuplicateKeyError, open_database
 
@@ -176,6 +177,7 @@ class BrokerTopology(DependencyProvider):
 
     def setup(self):
         config = self.container.config
+        mask_passwords_in("nameko.messaging")  # AMQP_URI may list several nodes' passwords
         declare_topology(config["AMQP_URI"], retry_delays(config))
 
     def get_dependency(self, worker_ctx):

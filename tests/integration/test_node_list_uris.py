@@ -71,3 +71,18 @@ def test_services_run_on_a_node_list(container_factory, service_config, node_lis
     applied = open_database(config, "measurement")["applied_events"]
     assert wait_until(lambda: applied.find_one({"handler": "measurement.track_project"}),
                       timeout=10)
+
+
+def test_no_password_of_a_node_list_reaches_the_log(container_factory, service_config,
+                                                     node_list_uri, caplog):
+    """nameko logs a failed connection with its URI, masking only the first password."""
+    import logging
+
+    container = container_factory(ProjectsService, {**service_config, "AMQP_URI": node_list_uri})
+    container.start()
+    secret_uri = "amqp://pcn:s3cret@node-0:5672/;amqp://pcn:s3cret@node-1:5672/"
+    with caplog.at_level(logging.WARNING, logger="nameko.messaging"):
+        logging.getLogger("nameko.messaging").warning(
+            "Error connecting to broker at %s (refused).", secret_uri)
+    assert "s3cret" not in caplog.text
+    assert "amqp://pcn:********@node-0:5672/;amqp://pcn:********@node-1:5672/" in caplog.text
