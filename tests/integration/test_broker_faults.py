@@ -510,3 +510,61 @@ def test_a_measurement_service_killed_mid_stream_loses_nothing_it_acknowledged(
     signals = [s for s in read_queue(stack.broker, observer) if s["data"]["series"] == "pooled"]
     assert len(signals) == 1, signals
     assert alive(replacement)
+
+
+def start_measurement_process(config, path):
+    """``nameko run`` of the measurement service with ``config`` (written to ``path``);
+    returns the process once it answers /health."""
+    import subprocess
+    import sys
+
+    path.write_text(json.dumps({**config, "max_workers": 10}))  # JSON is YAML
+    nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+    log = open(path.with_suffix(".log"), "ab")
+    process = subprocess.Popen(
+        [nameko, "run", "--config", str(path), "services.measurement.service:MeasurementService"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+    log.close()
+    health = f"http://{config['WEB_SERVER_ADDRESS']}/health"
+
+    def answers():
+        assert process.poll() is None, path.with_suffix(".log").read_text()[-3000:]
+        try:
+            return requests.get(health, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    assert wait_until(answers, timeout=60, interval=0.2)
+    return process
+
+
+@pytest.mark.skipif(not os.environ.get("MONGO_URI", "").startswith("mongodb"),
+                    reason="a SIGKILLed process keeps its data only in a real MongoDB "
+                           "(set MONGO_URI=mongodb://...); the in-memory default loses it all")
+def test_a_measurement_process_killed_with_sigkill_loses_nothing_it_acknowledged(stack, tmp_path):
+    import signal
+
+    observer = signal_observer(stack.broker)
+    config = stack.configs["measurement"]
+    stack.containers["measurement"].stop()  # from here the service is a process of its own
+    process = start_measurement_process(config, tmp_path / "measurement.yaml")
+    try:
+        stream = PracticeStream(config["WEB_SERVER_ADDRESS"], stack.keys, stack.measure_id,
+                                pace=0.25).start()
+        time.sleep(4)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        process = start_measurement_process(config, tmp_path / "measurement.yaml")
+        stream.join(timeout=90)
+        check_nothing_lost_nothing_doubled(stack, stream, answers=(200, 201, 503))
+        assert wait_until(lambda: pending_events(stack) == 0, timeout=30)
+        assert wait_until(lambda: consumer_queues_back(stack.broker), timeout=30), \
+            queues(stack.broker)
+        signals = [s for s in read_queue(stack.broker, observer)
+                   if s["data"]["series"] == "pooled"]
+        assert len(signals) == 1, signals
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait(10)
