@@ -21,7 +21,10 @@ limit) is ``at-least-once``, so a message in flight between two queues survives 
 ``event_handler`` wraps nameko's: it validates the envelope, skips event ids the handler has
 applied already (recorded under a unique index), and on failure publishes the message to the
 next retry delay, or after the last one to the dead-letter queue, then acks. nameko's default
-(ack and drop) and ``requeue_on_error`` (a hot loop) are both avoided.
+(ack and drop) and ``requeue_on_error`` (a hot loop) are both avoided. When the broker goes away
+mid-handler, an ack, requeue or retry/dead-letter publish that fails on the lost connection is
+logged and left: the broker redelivers the message once nameko's consumer has reconnected, and
+the dedupe makes that safe (the error, raised, would kill the service).
 """
 import logging
 import traceback

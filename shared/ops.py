@@ -13,9 +13,14 @@ log = logging.getLogger(__name__)
 
 
 def broker_reachable(amqp_uri):
+    """True when a node of ``amqp_uri`` accepts a connection now. One try per listed node and
+    no sleeping between them: during an outage /ready answers 503 at once, not after kombu's
+    retry intervals."""
     try:
         with Connection(amqp_uri, connect_timeout=2) as connection:
-            connection.ensure_connection(max_retries=1)
+            nodes = len(connection.alt) or 1  # a node list fails over to the next on a retry
+            connection.ensure_connection(max_retries=nodes - 1, interval_start=0,
+                                         interval_step=0)
         return True
     except Exception as exc:  # any failure means "not ready"; the reason goes to the log
         log.warning("broker is not reachable: %r", exc)

@@ -316,6 +316,9 @@ def test_a_stream_survives_an_app_restart_and_a_node_restart(stack, tmp_path):
                         gauge("pcn_outbox_oldest_age_seconds", "measurement"),
                         pending_events(stack)))
     assert samples[-1][3] > 0, "the stream ended before the node outage"
+    readiness = stack.measurement.get("/ready")  # answers, and says what is missing
+    assert readiness.status_code == 503
+    assert readiness.json()["checks"] == {"broker": False, "storage": True}
     restarted = time.monotonic()
     node.start()
     back["node restart (stop/start)"] = time.monotonic() - restarted
@@ -332,6 +335,7 @@ def test_a_stream_survives_an_app_restart_and_a_node_restart(stack, tmp_path):
     assert len(signals) == 1, signals
     assert signals[0]["data"]["kind"] == "improvement"
     assert all(alive(container) for container in stack.containers.values())
+    assert stack.measurement.get("/ready").status_code == 200
 
     for what, seconds in drains.items():
         print(f"\n{what}: AMQP back after {back[what]:.2f} s, outboxes drained after "
