@@ -46,7 +46,7 @@ from services.measurement.spc import (
     SpcInputError,
     analyse,
 )
-from shared.validation import EARLIEST_DATE, ODS_CODE_PATTERN
+from shared.validation import EARLIEST_DATE, MAX_MAGNITUDE, ODS_CODE_PATTERN
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -307,6 +307,10 @@ def read_submissions(path: str, measure: dict, today: date) -> tuple:
                 numbers[name] = _parse_number(cells[column[name]])
             except ValueError as exc:
                 row_errors.append(RowError(line, name, str(exc)))
+                continue
+            if numbers[name] is not None and abs(numbers[name]) > MAX_MAGNITUDE:
+                row_errors.append(RowError(line, name, f"{numbers[name]:g} is beyond "
+                                                       f"±{MAX_MAGNITUDE:g}"))
         if not row_errors:
             _, kind_errors = contribution_of(kind, numbers)
             row_errors += [RowError(line, field, "; ".join(reasons))
@@ -402,12 +406,14 @@ class ServiceAnswer(NamedTuple):
 
 
 class ServiceRefused(Exception):
-    """The service answered 4xx/5xx; ``fields`` is its JSON error's ``fields``."""
+    """The service answered 4xx/5xx (or not what was asked for: ``message`` says so);
+    ``fields`` is its JSON error's ``fields``."""
 
-    def __init__(self, answer: ServiceAnswer):
+    def __init__(self, answer: ServiceAnswer, message=None):
         error = answer.json() if isinstance(answer.json(), dict) else {}
         self.status = answer.status
-        self.message = error.get("message") or answer.body[:200].decode("utf-8", "replace")
+        self.message = message or error.get("message") or answer.body[:200].decode(
+            "utf-8", "replace")
         self.fields = error.get("fields") or {}
         super().__init__(f"HTTP {self.status}: {self.message}")
 
@@ -421,8 +427,9 @@ class ServiceRefused(Exception):
         return EXIT_SERVICE_ERROR
 
     def describe(self):
-        details = "; ".join(f"{field}: {', '.join(map(str, why)) if isinstance(why, list) else why}"
-                            for field, why in self.fields.items())
+        details = "; ".join(
+            f"{field}: {', '.join(map(str, why)) if isinstance(why, list) else why}"
+            for field, why in self.fields.items())
         return f"HTTP {self.status}: {self.message}" + (f" ({details})" if details else "")
 
 
@@ -468,12 +475,14 @@ class MeasurementApi:
         raise ServiceUnreachable(f"{method} {url}: {problem} (tried "
                                  f"{len(self.retry_pauses) + 1} times)")
 
-    def measure(self, measure_id):
-        return self.request("GET", f"/measures/{_path(measure_id)}").json()
+    def measure(self, measure_id) -> dict:
+        answer = self.request("GET", f"/measures/{_path(measure_id)}")
+        return _json_object(answer, ("value_kind", "frequency"))
 
-    def spc(self, measure_id, practice_id=None):
-        return self.request("GET", f"/measures/{_path(measure_id)}/spc",
-                            {"practice_id": practice_id}).json()
+    def spc(self, measure_id, practice_id=None) -> dict:
+        answer = self.request("GET", f"/measures/{_path(measure_id)}/spc",
+                              {"practice_id": practice_id})
+        return _json_object(answer, ("points",))
 
     def chart(self, measure_id, fmt, practice_id=None) -> bytes:
         return self.request("GET", f"/measures/{_path(measure_id)}/chart.{fmt}",
@@ -483,12 +492,20 @@ class MeasurementApi:
         """(the service's batch answer, True if it replays an earlier run's answer)."""
         answer = self.request("POST", "/submissions/batch", body=chunk.body,
                               headers={"Idempotency-Key": chunk.idempotency_key})
-        body = answer.json()
-        if not isinstance(body, dict) or not isinstance(body.get("rows"), int):
-            raise ServiceRefused(ServiceAnswer(502, answer.headers, answer.body))
+        body = _json_object(answer, ("rows",))
         replayed = any(k.lower() == "idempotent-replayed" and v == "true"
                        for k, v in answer.headers.items())
         return body, replayed
+
+
+def _json_object(answer: ServiceAnswer, required: Sequence[str]) -> dict:
+    """The answer's JSON object, which must hold ``required``; else :class:`ServiceRefused`
+    (a proxy's page, or another service at that address)."""
+    body = answer.json()
+    if not isinstance(body, dict) or any(name not in body for name in required):
+        raise ServiceRefused(answer, f"expected the measurement service's JSON with "
+                                     f"{', '.join(required)}; is --api/PCN_API_URL right?")
+    return body
 
 
 def _path(segment: str) -> str:

@@ -427,10 +427,11 @@ def test_every_bad_row_is_named_by_line_and_column(tmp_path):
 
 def test_count_rows_are_checked_as_counts(tmp_path):
     errors = refusal_of(tmp_path, "period,value\n2026-01-01,2.5\n2026-02-01,-1\n"
-                                  "2026-02-15,3\n", COUNT)
+                                  "2026-02-15,3\n2026-03-01,2e12\n", COUNT)
     assert errors == ["line 2: value: a count is a whole number, not negative",
                       "line 3: value: a count is a whole number, not negative",
-                      "line 4: period: the period starting 2026-02-01 is also on line 3"]
+                      "line 4: period: the period starting 2026-02-01 is also on line 3",
+                      "line 5: value: 2e+12 is beyond ±1e+12"]
 
 
 # --------------------------------------------------------------------------- #
@@ -726,3 +727,13 @@ def test_spc_and_chart_of_a_measure_come_from_the_service(tmp_path, capsys, stan
                                     "-o", str(tmp_path / "x.svg"))
     assert code == 4 and "HTTP 404" in err
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_something_else_at_the_address_is_a_service_error(tmp_path, capsys, stand_in):
+    stand_in.answers[("GET", "/measures/msr_smr")] = [
+        (200, {"Content-Type": "text/html"}, b"<html>Sign in</html>")]
+    code, _, err = run_with_service(capsys, stand_in, "submit", "--measure", "msr_smr",
+                                    weekly_file(tmp_path, 2))
+    assert code == cli.EXIT_SERVICE_ERROR
+    assert "is --api/PCN_API_URL right?" in err
+    assert stand_in.posts() == []
