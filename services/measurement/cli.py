@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
@@ -697,6 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           f"(default {DEFAULT_CHUNK_ROWS})")
     submit.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar on stderr")
+    submit.add_argument("--resend", action="store_true",
+                        help="send every chunk afresh, even those an earlier run of this file "
+                             "sent (to put this file's values back after another file "
+                             "changed them)")
     return parser
 
 
@@ -847,6 +852,8 @@ def _run_submit(args, stdout, stderr, environ) -> None:
             + [f"{exc.path}: {error}" for error in exc.errors]))
     if not lines:
         raise CommandFailed(EXIT_REFUSED, f"{args.file}: no rows to submit")
+    if args.resend:  # new keys: the service applies every chunk again instead of replaying
+        file_digest = hashlib.sha256(f"{file_digest}:{uuid.uuid4()}".encode()).hexdigest()
     chunks = make_chunks(args.measure, lines, file_digest, args.chunk_size)
     progress = Progress(len(lines), stderr, enabled=args.progress and len(chunks) > 1)
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
@@ -880,7 +887,8 @@ def _run_submit(args, stdout, stderr, environ) -> None:
                f"{counts['unchanged']} unchanged")
     if replayed_chunks:
         summary += (f"; {replayed_rows} row(s) in {replayed_chunks} chunk(s) were already "
-                    "stored by an earlier run of this file")
+                    "stored by an earlier run of this file (if another file changed them "
+                    "since, run again with --resend)")
     print(summary, file=stdout)
     if refusals:
         raise CommandFailed(EXIT_REFUSED, "\n".join(

@@ -180,7 +180,8 @@ def test_an_upload_killed_half_way_and_run_again_stores_every_row_once(
     assert out.strip() == (
         f"1000 of 1000 rows stored in 20 chunk(s): {1000 - stored_before} created, "
         f"0 corrected, 0 unchanged; {stored_before} row(s) in {CHUNKS_BEFORE_THE_KILL} chunk(s) "
-        "were already stored by an earlier run of this file")
+        "were already stored by an earlier run of this file (if another file changed them "
+        "since, run again with --resend)")
     assert "1000/1000 rows (100%)" in err  # the progress bar, on stderr
 
     submissions = all_submissions(lead, measure_id)

@@ -613,7 +613,8 @@ def test_submit_sends_every_chunk_with_its_key(tmp_path, capsys, stand_in):
     assert code == 0, err
     assert out.strip() == ("100 of 100 rows stored in 4 chunk(s): 70 created, 0 corrected, "
                            "0 unchanged; 30 row(s) in 1 chunk(s) were already stored by an "
-                           "earlier run of this file")
+                           "earlier run of this file (if another file changed them since, run "
+                           "again with --resend)")
     assert err.splitlines()[-1].endswith("100/100 rows (100%)")
     lines, digest = cli.read_submissions(path, PROPORTION, date.today())
     chunks = cli.make_chunks("msr_smr", lines, digest, 30)
@@ -737,3 +738,21 @@ def test_something_else_at_the_address_is_a_service_error(tmp_path, capsys, stan
     assert code == cli.EXIT_SERVICE_ERROR
     assert "is --api/PCN_API_URL right?" in err
     assert stand_in.posts() == []
+
+
+def test_resend_sends_every_chunk_under_new_keys(tmp_path, capsys, stand_in):
+    path = weekly_file(tmp_path, 10)
+    stand_in.answers[("GET", "/measures/msr_smr")] = [MEASURE_ANSWER]
+    stand_in.answers[("POST", "/submissions/batch")] = [(200, {}, batch_answer)]
+    runs = []
+    for extra in ([], [], ["--resend"], ["--resend"]):
+        stand_in.requests.clear()
+        code, _, err = run_with_service(capsys, stand_in, "submit", "--measure", "msr_smr",
+                                        path, "--chunk-size", "8", *extra)
+        assert code == 0, err
+        runs.append([(headers["Idempotency-Key"], body)
+                     for _, _, headers, body in stand_in.posts()])
+    keys = [[key for key, _ in run] for run in runs]
+    assert keys[0] == keys[1]  # the same command: the same keys
+    assert not set(keys[0]) & set(keys[2]) and not set(keys[2]) & set(keys[3])
+    assert [body for _, body in runs[0]] == [body for _, body in runs[2]]  # the same rows
