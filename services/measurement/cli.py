@@ -456,10 +456,10 @@ class MeasurementApi:
         if body is not None:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
-        problem = None
+        problem, asked_pause = None, 0
         for pause in (0, *self.retry_pauses):
             if pause:
-                self.sleep(pause)
+                self.sleep(max(pause, asked_pause))
             request = urllib.request.Request(url, data=body, headers=all_headers,
                                              method=method)
             try:
@@ -471,6 +471,7 @@ class MeasurementApi:
                 if exc.code not in RETRIED_STATUSES:
                     raise ServiceRefused(answer) from None
                 problem = f"HTTP {exc.code}"
+                asked_pause = _retry_after(exc.headers)
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 problem = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
         raise ServiceUnreachable(f"{method} {url}: {problem} (tried "
@@ -497,6 +498,14 @@ class MeasurementApi:
         replayed = any(k.lower() == "idempotent-replayed" and v == "true"
                        for k, v in answer.headers.items())
         return body, replayed
+
+
+def _retry_after(headers) -> float:
+    """A 503's ``Retry-After`` in seconds (a number of seconds only), at most a minute."""
+    try:
+        return min(max(float((headers or {}).get("Retry-After", 0)), 0), 60)
+    except ValueError:
+        return 0
 
 
 def _json_object(answer: ServiceAnswer, required: Sequence[str]) -> dict:

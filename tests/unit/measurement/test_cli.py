@@ -689,15 +689,18 @@ def test_an_unreachable_service_is_retried_then_exit_3(tmp_path, capsys, monkeyp
 
 
 def test_a_lost_answer_is_retried_with_the_same_key(tmp_path, capsys, stand_in, monkeypatch):
-    monkeypatch.setattr(cli.time, "sleep", lambda seconds: None)
+    pauses = []
+    monkeypatch.setattr(cli.time, "sleep", pauses.append)
     stand_in.answers[("GET", "/measures/msr_smr")] = [MEASURE_ANSWER]
     stand_in.answers[("POST", "/submissions/batch")] = [
-        (503, {}, b"busy"), (200, {"Idempotent-Replayed": "true"}, batch_answer)]
+        (503, {"Retry-After": "3"}, b"busy"), (502, {}, b"bad gateway"),
+        (200, {"Idempotent-Replayed": "true"}, batch_answer)]
     code, out, err = run_with_service(capsys, stand_in, "submit", "--measure", "msr_smr",
                                       weekly_file(tmp_path, 5))
     assert code == 0, err
     keys = [headers["Idempotency-Key"] for _, _, headers, _ in stand_in.posts()]
-    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert pauses == [3, 2]  # the 503's Retry-After, then the usual pause
     assert "10 of 10 rows stored" in out
 
 
