@@ -360,7 +360,7 @@ def check_gauges_in_outage(samples, tmp_path):
     moves = [s for before, s in zip(samples, samples[1:]) if s[2] != before[2]]
     assert len(moves) >= 2, samples
     rate = (moves[-1][2] - moves[0][2]) / (moves[-1][0] - moves[0][0])
-    assert samples[-1][2] > 4 and 0.7 < rate < 1.3, (rate, samples)
+    assert samples[-1][2] > 4 and 0.6 < rate < 1.4, (rate, samples)  # sampled every 0.5 s
     promtool_fires_for(rate, tmp_path)
 
 
