@@ -152,8 +152,9 @@ class Broker:
         return True
 
     def move(self, source, publish_to):
-        """Move every message of ``source``; ``publish_to(method, headers)`` gives the
-        ``(exchange, routing key)`` of each. Returns how many moved."""
+        """Move every message of ``source``, each published (confirmed) before it is acked;
+        ``publish_to(method, headers)`` gives ``(exchange, routing key, headers)`` for each.
+        Returns how many moved."""
         self._reopen()
         moved = 0
         while True:
