@@ -38,6 +38,13 @@ PORT_RANGE = (20000, 30000)
 # rabbitmqctl's own distribution ports are RABBITMQ_CTL_DIST_PORT_MIN..+10 (35672.. by default).
 
 
+def require_rabbitmq_server():
+    """Skip the calling test, saying why, where RabbitMQ's server scripts are not installed."""
+    if not os.access(os.path.join(RABBITMQ_BIN, "rabbitmq-server"), os.X_OK):
+        pytest.skip(f"no RabbitMQ server in {RABBITMQ_BIN} to start private nodes from "
+                    "(Debian/Ubuntu package rabbitmq-server)")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on now, outside the ephemeral range."""
     for _ in range(200):
@@ -281,6 +288,7 @@ def start_cluster(count, base_dir, timeout=90, nodes_out=None):
 def rabbit_nodes(tmp_path_factory):
     """A factory of private nodes: ``rabbit_nodes.node(name)`` (started) or
     ``rabbit_nodes.cluster(count)``; every node it made is stopped at test end."""
+    require_rabbitmq_server()
     made = []
     base_dir = tmp_path_factory.mktemp("rabbit")
 

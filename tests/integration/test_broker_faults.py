@@ -31,7 +31,7 @@ from shared.storage import open_database
 from tests.conftest import ADMIN_KEY, OPS_KEY
 from tests.helpers import ServiceClient, wait_until
 from tests.integration.conftest import network_project
-from tests.rabbit_nodes import RabbitNode
+from tests.rabbit_nodes import RabbitNode, require_rabbitmq_server
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
@@ -45,6 +45,7 @@ SERVICES = ("projects", "measurement")
 
 @pytest.fixture(scope="module")
 def private_node(tmp_path_factory):
+    require_rabbitmq_server()
     node = RabbitNode("faults", tmp_path_factory.mktemp("faults-rabbit"))
     try:
         started = time.monotonic()
