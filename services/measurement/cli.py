@@ -3,7 +3,7 @@
     pcnqi spc FILE.csv --improvement increase|decrease|neutral [--target X] [--fix-after N]
           [--rebase DATE ...] [--no-screen-outliers] [--format json|csv]
     pcnqi chart FILE.csv -o chart.svg|chart.png  [the options of spc] [--title T] [--unit U]
-    pcnqi submit --measure ID FILE.csv [--chunk-size N]
+    pcnqi submit --measure ID FILE.csv [--chunk-size N] [--resend] [--no-progress]
     pcnqi spc --measure ID [--practice CODE] [--format json|csv]
     pcnqi chart --measure ID [--practice CODE] -o chart.svg|chart.png
 
