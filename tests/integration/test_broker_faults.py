@@ -6,6 +6,10 @@ Each test gets a vhost of its own on the module's node. Run with ``-s`` to see t
 """
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,7 +30,7 @@ from services.measurement.service import MeasurementService
 from services.projects.service import ProjectsService
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
-from shared.messaging import ATTEMPT_HEADER, DEAD_LETTER_EXCHANGE, event_handler
+from shared.messaging import ATTEMPT_HEADER, declare_topology, event_handler
 from shared.storage import open_database
 from tests.conftest import ADMIN_KEY, OPS_KEY
 from tests.helpers import ServiceClient, wait_until
@@ -368,9 +372,6 @@ def check_gauges_in_outage(samples, tmp_path):
 def promtool_fires_for(rate, tmp_path):
     """``promtool test rules`` on deploy/prometheus/rules.yml with the oldest-age gauge growing
     at the measured ``rate`` (s per s) for ten minutes, scraped every 15 s."""
-    import shutil
-    import subprocess
-
     if shutil.which("promtool") is None:
         print("promtool is not installed: the alert check against the measured rate is skipped")
         return
@@ -449,8 +450,6 @@ def publish_project_created(uri, headers=None):
 @pytest.mark.parametrize("point", ["ack", "retry", "dead-letter"])
 def test_a_lost_connection_at_each_point_of_a_handler_does_not_kill_the_service(
         point, broker, storage_config, container_factory):
-    from shared.messaging import declare_topology
-
     config = service_config(broker, storage_config)
     declare_topology(broker.uri, config["EVENT_RETRY_DELAYS_MS"])
     container = container_factory(FaultyConsumer, config)
@@ -520,9 +519,6 @@ def test_a_measurement_service_killed_mid_stream_loses_nothing_it_acknowledged(
 def start_measurement_process(config, path):
     """``nameko run`` of the measurement service with ``config`` (written to ``path``);
     returns the process once it answers /health."""
-    import subprocess
-    import sys
-
     path.write_text(json.dumps({**config, "max_workers": 10}))  # JSON is YAML
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     log = open(path.with_suffix(".log"), "ab")
@@ -548,8 +544,6 @@ def start_measurement_process(config, path):
                     reason="a SIGKILLed process keeps its data only in a real MongoDB "
                            "(set MONGO_URI=mongodb://...); the in-memory default loses it all")
 def test_a_measurement_process_killed_with_sigkill_loses_nothing_it_acknowledged(stack, tmp_path):
-    import signal
-
     observer = signal_observer(stack.broker)
     config = stack.configs["measurement"]
     stack.containers["measurement"].stop()  # from here the service is a process of its own
