@@ -16,7 +16,9 @@ class ErrorOut(Schema):
 
 ERROR_STATUSES = {"400": "malformed request", "401": "no valid API key",
                   "403": "not allowed for this key", "404": "not found (or not yours)",
-                  "409": "conflicts with the current state", "422": "invalid fields"}
+                  "409": "conflicts with the current state (or a stored value out of range)",
+                  "422": "invalid fields",
+                  "503": "the service is stopping or not ready; send the request again"}
 
 
 @functools.cache
