@@ -101,6 +101,9 @@ _SINGLE_DATE_MARGIN = timedelta(days=14)  # x range around a lone date
 _TITLE_WIDTH = 70  # characters per title line before wrapping
 
 _SAVE_LOCK = threading.Lock()
+# matplotlib's date axis needs room for its margins and ticks inside years 1..9999
+_DRAWABLE = (date(2, 1, 1), date(9998, 12, 31))
+_MIN_ANNOTATION_MARGIN = timedelta(days=366)
 
 
 # --------------------------------------------------------------------------- #
@@ -125,14 +128,20 @@ def render_chart(
         thin dotted vertical line with its label rotated at the top.
     :param fmt: ``"svg"`` (deterministic bytes for the same input) or
         ``"png"`` (1000 x 500 pixels).  See :data:`CONTENT_TYPES`.
-    :raises ValueError: unknown ``fmt``, or malformed ``target``/``annotations``.
+    :raises ValueError: unknown ``fmt``, malformed ``target``/``annotations``, or a
+        point dated outside the years matplotlib can draw (2..9998). Annotations far from
+        the series (or outside those years) are left out, not drawn.
     """
     if fmt not in CONTENT_TYPES:
         raise ValueError(
             f"fmt must be one of {', '.join(map(repr, FORMATS))}, got {fmt!r}"
         )
     target = _check_target(target)
-    notes = _check_annotations(annotations)
+    outside = [p.date for p in analysis.points if not _DRAWABLE[0] <= p.date <= _DRAWABLE[1]]
+    if outside:
+        raise ValueError(f"cannot draw dates outside {_DRAWABLE[0]}..{_DRAWABLE[1]}: "
+                         f"{outside[0].isoformat()}")
+    notes = _clip_annotations(analysis.points, _check_annotations(annotations))
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     fig.get_layout_engine().set(w_pad=0.1, h_pad=0.1)  # inches
@@ -186,6 +195,18 @@ def _check_annotations(annotations) -> list:
         notes.append((when, "" if label is None else str(label)))
     notes.sort(key=lambda n: n[0])
     return notes
+
+
+def _clip_annotations(points, notes) -> list:
+    """The annotations near the series: within its dates widened by its span (at least a
+    year) either side, and within the years matplotlib can draw. A PDSA cycle dated far away
+    (year 1, year 9999) is left out rather than stretching the axis or breaking the chart."""
+    lo, hi = (d.toordinal() for d in _DRAWABLE)
+    if points:
+        first, last = points[0].date.toordinal(), points[-1].date.toordinal()
+        margin = max(last - first, _MIN_ANNOTATION_MARGIN.days)  # in days, never overflows
+        lo, hi = max(lo, first - margin), min(hi, last + margin)
+    return [(when, label) for when, label in notes if lo <= when.toordinal() <= hi]
 
 
 # --------------------------------------------------------------------------- #
@@ -263,6 +284,12 @@ def _draw(fig, ax, analysis, *, title, unit, target, notes) -> None:
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     _draw_annotations(ax, notes)
+    if points or notes:
+        # the axis margins must not take the x range past what matplotlib can draw
+        lo, hi = ax.get_xlim()
+        first_day, last_day = (mdates.date2num(d) for d in _DRAWABLE)
+        if lo < first_day or hi > last_day:
+            ax.set_xlim(max(lo, first_day), min(hi, last_day))
     _draw_status(ax, analysis, target)
 
     handles = line_handles + point_handles

@@ -406,3 +406,39 @@ def test_annotation_accepts_datetime_and_generator(shifted):
 def test_module_constants_cover_all_types():
     assert set(charts.VARIATION_LABELS) == set(spc.POINT_TYPES) | {None}
     assert set(charts.ASSURANCE_LABELS) == set(spc.ASSURANCE_TYPES) | {None}
+
+
+@pytest.mark.parametrize("far", [date(1, 1, 1), date(9999, 12, 31), date(1900, 1, 1)])
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_annotations_far_from_the_series_are_left_out(shifted, far, fmt):
+    """A PDSA cycle dated near year 1 or 9999 made every chart of its project fail; one
+    far from the series would squash it. Either is left out; near ones stay."""
+    near = (shifted.points[3].date, "near cycle")
+    image = render_chart(shifted, title="x", annotations=[(far, "far cycle"), near], fmt=fmt)
+    assert image
+    if fmt == "svg":
+        shown = texts(parse(image))
+        assert "near cycle" in shown and "far cycle" not in shown
+
+
+def test_annotations_alone_span_any_drawable_years():
+    empty = spc.analyse([], [])
+    for notes in ([(date(2, 1, 1), "a"), (date(9998, 12, 31), "b")],
+                  [(date(1, 1, 1), "c")], [(date(9999, 12, 31), "d")]):
+        assert render_chart(empty, title="x", annotations=notes, fmt="png")
+
+
+def test_points_outside_the_drawable_years_are_a_value_error():
+    days = [date(9999, 1, 4) + timedelta(weeks=i) for i in range(3)]
+    with pytest.raises(ValueError, match="cannot draw dates"):
+        render_chart(spc.analyse(days, [1.0, 2.0, 3.0]), title="x")
+
+
+@pytest.mark.parametrize("values", [
+    [1e15 if i % 2 else -1e15 for i in range(20)], [1e15] * 10 + [0.0] * 10])
+def test_huge_values_within_the_series_bound_are_drawn(values):
+    days = [date(2026, 1, 5) + timedelta(weeks=i) for i in range(20)]
+    analysis = spc.analyse(days, values, improvement="increase", target=1e12)
+    for fmt in ("svg", "png"):
+        assert render_chart(analysis, title="x", target=1e12, fmt=fmt,
+                            annotations=[(days[4], "PDSA")])
