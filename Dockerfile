@@ -25,6 +25,7 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt ./
 COPY shared ./shared
 COPY services ./services
+COPY analytics ./analytics
 RUN pip install -c constraints.txt . \
     && chown -R root:root /app \
     && chmod -R a+rX,go-w /app

@@ -1,4 +1,4 @@
-"""Benchmark of services.measurement.spc.analyse against a naive baseline.
+"""Benchmark of analytics.spc.analyse against a naive baseline.
 
     python bench/spc.py [--series 10000] [--points 104] [--seed 1]
                         [--baseline-series N] [--check 1000] [--retain]
@@ -27,7 +27,7 @@ from datetime import date, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from services.measurement.spc import analyse  # noqa: E402
+from analytics.spc import analyse  # noqa: E402
 
 # --------------------------------------------------------------------------- #
 # data

@@ -9,7 +9,7 @@ difference makes a submission cost the same whatever the number of practices or 
 import uuid
 from datetime import date, timedelta
 
-from services.measurement import spc
+from analytics import spc
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.catalogue import make_event
 from shared.events.measurement import SERIES_POOLED

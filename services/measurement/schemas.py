@@ -1,7 +1,8 @@
 """What goes in and out of the measurement service's HTTP API."""
 from marshmallow import Schema, fields, validate
 
-from services.measurement import domain, spc
+from analytics import spc
+from services.measurement import domain
 from shared.validation import (
     MAX_FIX_AFTER_N_POINTS, MAX_MAGNITUDE, MIN_DENOMINATOR, Strict, bounded_date,
     bounded_float, bounded_integer, free_text, ods_code,

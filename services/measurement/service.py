@@ -11,7 +11,8 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.measurement import charts, domain, schemas
+from analytics import charts
+from services.measurement import domain, schemas
 from services.measurement.openapi import openapi_document
 from services.measurement.repository import (
     EVENT_SOURCES, MEASURES, POOLED_SUMS, PROJECTS, SUBMISSIONS, MeasurementRepository,

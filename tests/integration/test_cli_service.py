@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.measurement import cli
+from analytics import cli
 from services.measurement.domain import align_period
 from tests.helpers import wait_until
 from tests.integration.conftest import network_project
@@ -119,7 +119,7 @@ def start_pcnqi(tmp_path, name, api_url, key, *argv):
     process, so nothing here may block on a pipe)."""
     out, err = open(tmp_path / f"{name}.out", "w"), open(tmp_path / f"{name}.err", "w")
     env = {**os.environ, "PCN_API_URL": api_url, "PCN_API_KEY": key}
-    process = subprocess.Popen([sys.executable, "-m", "services.measurement.cli", *argv],
+    process = subprocess.Popen([sys.executable, "-m", "analytics.cli", *argv],
                                cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
     out.close(), err.close()
     return process

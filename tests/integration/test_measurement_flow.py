@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.measurement import cli
+from analytics import cli
 from services.measurement.domain import align_period
 from shared.storage import open_database
 from tests.helpers import EventObserver, promtool_check_metrics, wait_until

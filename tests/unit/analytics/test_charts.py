@@ -1,4 +1,4 @@
-"""Tests of services.measurement.charts (Making Data Count chart rendering)."""
+"""Tests of analytics.charts (Making Data Count chart rendering)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.measurement import charts, spc
-from services.measurement.charts import CONTENT_TYPES, POINT_COLOURS, render_chart
+from analytics import charts, spc
+from analytics.charts import CONTENT_TYPES, POINT_COLOURS, render_chart
 
 ROOT = Path(__file__).resolve().parents[3]
 START = date(2024, 1, 1)
@@ -276,7 +276,7 @@ def test_pyplot_is_not_imported():
     # in a fresh interpreter: other test modules may import pyplot themselves
     code = (
         "import sys\n"
-        "from services.measurement import charts, spc\n"
+        "from analytics import charts, spc\n"
         "a = spc.analyse([], [])\n"
         "charts.render_chart(a, title='x', fmt='svg')\n"
         "charts.render_chart(a, title='x', fmt='png')\n"

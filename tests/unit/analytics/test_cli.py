@@ -1,4 +1,4 @@
-"""Tests of the ``pcnqi`` commands (services.measurement.cli) that need no service: spc and
+"""Tests of the ``pcnqi`` commands (analytics.cli) that need no service: spc and
 chart on a CSV file, reading and checking submission files, chunks, idempotency keys, and
 mapping the service's refusals back to the file's lines."""
 
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from services.measurement import charts, cli
-from services.measurement.cli import main
-from services.measurement.spc import POINT_FIELDS, analyse
+from analytics import charts, cli
+from analytics.cli import main
+from analytics.spc import POINT_FIELDS, analyse
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 START = date(2024, 1, 1)
@@ -248,14 +248,14 @@ def test_no_command_and_help(capsys):
 def test_runs_as_a_module(tmp_path):
     path = write_csv(tmp_path, series_rows(ABOVE))
     proc = subprocess.run(
-        [sys.executable, "-m", "services.measurement.cli", "spc", path,
+        [sys.executable, "-m", "analytics.cli", "spc", path,
          "--improvement", "increase", "--format", "csv"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == ",".join(POINT_FIELDS)
     bad = subprocess.run(
-        [sys.executable, "-m", "services.measurement.cli", "spc", str(tmp_path / "x.csv"),
+        [sys.executable, "-m", "analytics.cli", "spc", str(tmp_path / "x.csv"),
          "--improvement", "increase"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -462,7 +462,7 @@ def test_chunks_cover_the_file_in_order(tmp_path):
 KEYS_SCRIPT = """
 import sys
 from datetime import date
-from services.measurement import cli
+from analytics import cli
 lines, digest = cli.read_submissions(sys.argv[1], {"value_kind": "proportion",
                                                    "frequency": "week"}, date(2026, 11, 28))
 print(" ".join(c.idempotency_key for c in cli.make_chunks("msr_smr", lines, digest, 40)))

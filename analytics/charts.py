@@ -1,6 +1,6 @@
 """Render "Making Data Count" XmR charts (SVG or PNG) from an SPC analysis.
 
-:func:`render_chart` draws an :class:`~services.measurement.spc.SpcAnalysis`
+:func:`render_chart` draws an :class:`~analytics.spc.SpcAnalysis`
 the way NHS England's Making Data Count charts (and NHSRplotthedots'
 ``ptd_create_ggplot()``) look: a grey line joining the values, points coloured
 by point type, the mean as a solid black line and the process limits as grey
@@ -34,7 +34,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from services.measurement import spc
+from analytics import spc
 
 __all__ = [
     "render_chart",
@@ -120,7 +120,7 @@ def render_chart(
 ) -> bytes:
     """Draw ``analysis`` as a Making Data Count XmR chart and return its bytes.
 
-    :param analysis: result of :func:`services.measurement.spc.analyse`.
+    :param analysis: result of :func:`analytics.spc.analyse`.
     :param title: chart title.
     :param unit: y-axis label (e.g. ``"%"`` or ``"patients"``).
     :param target: drawn as a red dashed line labelled "target".

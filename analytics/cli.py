@@ -14,7 +14,7 @@ chunks, each with an ``Idempotency-Key`` derived from the file and the chunk, so
 command again after any failure stores nothing twice. The service is ``--api``, else
 ``PCN_API_URL``, else http://127.0.0.1:8002; the key is ``PCN_API_KEY``.
 
-Also runnable as ``python -m services.measurement.cli ...``. The exit statuses are in
+Also runnable as ``python -m analytics.cli ...``. The exit statuses are in
 :data:`EXIT_STATUSES`.
 """
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
 from services.measurement.domain import MAX_BATCH_ROWS, align_period, contribution_of
-from services.measurement.spc import (
+from analytics.spc import (
     IMPROVEMENT_DIRECTIONS,
     POINT_FIELDS,
     SpcInputError,
@@ -824,7 +824,7 @@ def _run_spc(args, stdout, stderr, environ) -> None:
 
 def _run_chart(args, stdout, stderr, environ) -> None:
     # matplotlib takes seconds to import: only this command loads it
-    from services.measurement import charts
+    from analytics import charts
 
     _check_source(args)
     fmt = _chart_format(args, charts)

@@ -1,4 +1,4 @@
-"""Tests of services.measurement.spc against NHSRplotthedots v0.2.2 semantics.
+"""Tests of analytics.spc against NHSRplotthedots v0.2.2 semantics.
 
 Expected numbers are literal: worked out by hand from the R code
 (R/ptd_spc_standard.R, R/ptd_calculate_point_type.R,
@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.measurement import spc
-from services.measurement.spc import (
+from analytics import spc
+from analytics.spc import (
     RULE_OUTSIDE_LIMITS,
     RULE_RUN,
     RULE_TREND,
