@@ -1,4 +1,5 @@
 """Base for service repositories: aggregate writes that carry their events (the outbox)."""
+from shared.domain import VERSION, ConflictError
 from shared.errors import Conflict
 from shared.outbox import new_document, with_events, without_outbox
 from shared.storage import DuplicateKeyError
@@ -26,6 +27,25 @@ class AggregateRepository:
         if result.matched_count == 0:
             raise Conflict("it was changed by someone else meanwhile; read it again and retry",
                            {"id": [f"{document_id} changed concurrently"]})
+
+    def apply(self, collection, change):
+        """Store a :class:`shared.domain.Change` and its events in one write, only while the
+        document is still the version the change was decided on; the version goes up by one.
+        Returns the document as stored."""
+        update = {"$inc": {VERSION: 1}}
+        if change.set:
+            update["$set"] = dict(change.set)
+        if change.append:
+            update["$push"] = {name: {"$each": list(items)}
+                               for name, items in change.append.items()}
+        # A document stored before versions existed has none: {"version": None} matches it.
+        selector = {"_id": change.document_id, VERSION: change.version}
+        result = self.database[collection].update_one(selector,
+                                                      with_events(update, change.events))
+        if result.matched_count == 0:
+            raise ConflictError("it was changed by someone else meanwhile; read it again and "
+                                "retry", {"id": [f"{change.document_id} changed concurrently"]})
+        return change.applied()
 
     def find(self, collection, document_id):
         return without_outbox(self.database[collection].find_one({"_id": document_id},

@@ -10,8 +10,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import metrics
+from shared.domain import ConflictError, DomainError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.envelope import Trace
-from shared.errors import ApiError, BadRequest, Conflict, Unprocessable, field_messages
+from shared.errors import (
+    ApiError, BadRequest, Conflict, Forbidden, NotFound, Unprocessable, field_messages,
+)
 from shared.validation import MAX_PAGE, bounded_integer
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,19 @@ def json_response(status, body, headers=None):
 
 def error_response(error, headers=None):
     return json_response(error.status, error.to_body(), headers)
+
+
+# Domain code knows nothing of HTTP: each kind of refusal has its status here.
+HTTP_ERROR_OF = ((NotFoundError, NotFound), (NotPermitted, Forbidden),
+                 (ConflictError, Conflict), (RuleBroken, Unprocessable))
+
+
+def api_error_of(error):
+    """The HTTP error that answers a domain refusal (same message, fields and code)."""
+    for domain_kind, http_kind in HTTP_ERROR_OF:
+        if isinstance(error, domain_kind):
+            return http_kind(error.message, error.fields, code=error.code)
+    return Unprocessable(error.message, error.fields, code=error.code)
 
 
 class JsonWsgiApp(WsgiApp):
@@ -62,14 +78,14 @@ class JsonWebServer(WebServer):
 class JsonHttpHandler(HttpRequestHandler):
     """nameko's ``http`` entrypoint, answering errors in the shared JSON shape.
 
-    ``ApiError`` subclasses become their status; anything else is a 500 whose body
+    ``ApiError`` subclasses become their status, domain errors theirs (``HTTP_ERROR_OF``); anything else is a 500 whose body
     names no internals (the traceback goes to the log).
     """
 
     server = JsonWebServer()
 
     def __init__(self, method, url, **kwargs):
-        kwargs.setdefault("expected_exceptions", (ApiError,))
+        kwargs.setdefault("expected_exceptions", (ApiError, DomainError))
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
@@ -81,6 +97,8 @@ class JsonHttpHandler(HttpRequestHandler):
     def response_from_exception(self, exc):
         if isinstance(exc, ApiError):
             return error_response(exc)
+        if isinstance(exc, DomainError):
+            return error_response(api_error_of(exc))
         if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
             return error_response(BadRequest(exc.description or str(exc)))
         if isinstance(exc, ContainerBeingKilled):  # refused before any worker ran: send again
