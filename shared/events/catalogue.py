@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError
 
 from shared.events import measurement as measurement_events
+from shared.events import notifications as notification_events
 from shared.events import projects as project_events
 from shared.events.envelope import EnvelopeSchema, new_envelope
 
@@ -82,6 +83,13 @@ CATALOGUE = (
               measurement_events.SubmissionOverdueData,
               "A participating practice has submitted nothing for a period some days after "
               "it ended; sent once."),
+    EventType("notification.sent", 1, "notifications", notification_events.NotificationSentData,
+              "A notification reached a person by one channel (email, webhook or inbox); names "
+              "the person by staff id and never by address."),
+    EventType("notification.failed", 1, "notifications",
+              notification_events.NotificationFailedData,
+              "A notification could not be delivered after its bounded retries; an admin may "
+              "retry it."),
 )
 
 _BY_KEY = {(event.name, event.version): event for event in CATALOGUE}
