@@ -25,7 +25,7 @@ from shared.amqp_publisher import ConfirmingPublisher  # noqa: E402
 from shared.events.catalogue import make_event  # noqa: E402
 from shared.events.envelope import Trace  # noqa: E402
 from shared.messaging import declare_topology  # noqa: E402
-from shared.outbox import Outbox, OutboxRelay, new_document  # noqa: E402
+from shared.outbox import BrokerSink, Outbox, OutboxRelay, new_document  # noqa: E402
 from shared.storage import open_database  # noqa: E402
 
 EXCHANGE = "projects.events"
@@ -59,7 +59,7 @@ def relay(amqp_uri, mongo_uri, events):
     database["projects"].insert_many(
         [new_document({"_id": envelope["data"]["project_id"]}, [envelope]) for envelope in events])
     publisher = ConfirmingPublisher(amqp_uri)
-    outbox_relay = OutboxRelay(Outbox(database, ["projects"]), publisher, "projects")
+    outbox_relay = OutboxRelay(Outbox(database, ["projects"]), BrokerSink(publisher), "projects")
     started = time.perf_counter()
     sent = outbox_relay.publish_pending()
     elapsed = time.perf_counter() - started

@@ -7,25 +7,33 @@ confirms, then removes from each document only the confirmed *prefix* of its out
 events of one aggregate reach the broker in the order they happened, even across retries.
 A crash anywhere loses nothing: what is not marked sent is published again (consumers
 deduplicate on ``event_id``).
+
+The relay delivers through a sink: ``BrokerSink`` (the broker, above) for events; an email or
+webhook delivery is another sink behind its own ``OutboxRelayRunner``, with its own lease and a
+longer backoff, over the same outbox fields (see ``OutboxRelayRunner``). One replica per service
+relays at a time: the runner holds a ``shared.lease.Lease`` while it publishes.
 """
 import logging
 import threading
 import time
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from nameko.extensions import DependencyProvider
 
 from shared import metrics
 from shared.amqp_publisher import ConfirmingPublisher, PublishFailed
 from shared.events.envelope import utc_now
-from shared.storage import DuplicateKeyError, as_utc, open_database
+from shared.lease import Lease, new_owner
+from shared.storage import as_utc, open_database
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
+# The relay's lease keeps the collection and name it had before leases were shared, so replicas
+# of the previous release and this one still exclude each other during a rolling update.
 LEASES = "outbox_leases"
+RELAY = "relay"
 
 
 def new_document(document, envelopes):
@@ -127,52 +135,61 @@ class Outbox:
         age = (utc_now() - oldest).total_seconds() if oldest is not None else 0.0
         return count, max(age, 0.0)
 
-    def acquire_lease(self, owner, seconds):
-        """True when ``owner`` holds the relay lease: one relay per service publishes at a time,
-        so two replicas never interleave the events of one aggregate."""
-        now = utc_now()
-        try:
-            self.database[LEASES].find_one_and_update(
-                {"_id": "relay", "$or": [{"owner": owner}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"owner": owner, "expires_at": now + timedelta(seconds=seconds)}},
-                upsert=True)
-            return True
-        except DuplicateKeyError:
-            return False
 
-    def release_lease(self, owner):
-        self.database[LEASES].delete_one({"_id": "relay", "owner": owner})
+class BrokerSink:
+    """Where the relay delivers today: each envelope to ``<source>.events`` with its event type
+    as routing key, persistent, ``mandatory``, with publisher confirms.
+
+    A sink is anything with ``name``, ``deliver(envelopes)`` and ``close()``. ``deliver`` takes
+    envelopes in outbox order and returns the set of ``event_id`` it delivered for certain; the
+    relay keeps the others (and everything after them in the same document) pending. It raises
+    when it could deliver nothing (the relay then backs off). An email or webhook sink follows
+    the same contract; the relay never retries inside ``deliver``.
+    """
+
+    name = "broker"
+
+    def __init__(self, publisher):
+        self.publisher = publisher
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(ConfirmingPublisher(config["AMQP_URI"]))
+
+    def deliver(self, envelopes):
+        return self.publisher.publish_batch(
+            [(f"{envelope['source']}.events", envelope["event_type"], envelope["event_id"],
+              envelope, {}) for envelope in envelopes])
+
+    def close(self):
+        self.publisher.close()
 
 
 class OutboxRelay:
-    """Moves pending events from an ``Outbox`` to the broker; plain Python, no nameko."""
+    """Moves pending events from an ``Outbox`` to a sink (``BrokerSink``); plain Python."""
 
-    def __init__(self, outbox, publisher, service_name, batch_size=1000):
+    def __init__(self, outbox, sink, service_name, batch_size=1000):
         self.outbox = outbox
-        self.publisher = publisher
+        self.sink = sink
         self.service_name = service_name
         self.batch_size = batch_size
 
     def publish_pending(self):
-        """Publish everything pending, batch by batch; returns how many events were sent."""
+        """Deliver everything pending, batch by batch; returns how many events were sent."""
         total = 0
         while True:
             batch = self.outbox.pending(self.batch_size)
             if not batch:
                 return total
-            messages = [(f"{envelope['source']}.events", envelope["event_type"],
-                         envelope["event_id"], envelope, {})
-                        for _, _, _, events in batch for envelope in events]
-            confirmed = self.publisher.publish_batch(messages)
+            envelopes = [envelope for _, _, _, events in batch for envelope in events]
+            confirmed = self.sink.deliver(envelopes)
             count = self.outbox.mark_sent(batch, confirmed)
-            for _, _, _, events in batch:
-                for envelope in events:
-                    if envelope["event_id"] in confirmed:
-                        metrics.EVENTS_PUBLISHED.labels(
-                            self.service_name, envelope["event_type"]).inc()
+            for envelope in envelopes:
+                if envelope["event_id"] in confirmed:
+                    metrics.EVENTS_PUBLISHED.labels(self.service_name, envelope["event_type"]).inc()
             total += count
-            if count < len(messages):
-                raise PublishFailed(f"{len(messages) - count} events stay pending")
+            if count < len(envelopes):
+                raise PublishFailed(f"{len(envelopes) - count} events stay pending")
             if len(batch) < self.batch_size:
                 return total
 
@@ -186,28 +203,42 @@ class OutboxRelay:
 class OutboxRelayRunner(DependencyProvider):
     """Runs an ``OutboxRelay`` in the service process, woken after every worker.
 
+    ``OutboxRelayRunner("projects", "keys")`` relays the events of those collections to the
+    broker. A relay to another sink (email, webhooks) is a second runner over the collections
+    that hold those deliveries, with a ``name`` of its own, its sink's factory and its own
+    backoff: ``OutboxRelayRunner("deliveries", name="email", sink=EmailSink.from_config,
+    first_retry_seconds=30, max_retry_seconds=3600)``. Each ``name`` has its own lease (one
+    replica relays it at a time) and its metrics under ``service="<service>/<name>"`` (the
+    broker relay, named ``relay``, keeps ``service="<service>"``).
+
     Config: ``OUTBOX_POLL_SECONDS`` (default 1.0), ``OUTBOX_LEASE_SECONDS`` (default 15),
     ``OUTBOX_BATCH_SIZE`` (default 1000).
     """
 
-    def __init__(self, *collections):
+    def __init__(self, *collections, sink=BrokerSink.from_config, name=RELAY,
+                 first_retry_seconds=0.1, max_retry_seconds=5.0):
         self.collections = collections
+        self.make_sink = sink
+        self.name = name
+        self.first_retry_seconds = first_retry_seconds
+        self.max_retry_seconds = max_retry_seconds
         self.relay = None
+        self.lease = None
         self._wakeup = threading.Event()
         self._stopping = False
         self._thread = None
-        self.owner = None
 
     def setup(self):
         config = self.container.config
-        database = open_database(config, self.container.service_name)
+        service_name = self.container.service_name
+        database = open_database(config, service_name)
         Outbox.ensure_indexes(database, self.collections)
-        self.relay = OutboxRelay(
-            Outbox(database, self.collections), ConfirmingPublisher(config["AMQP_URI"]),
-            self.container.service_name, int(config.get("OUTBOX_BATCH_SIZE", 1000)))
+        label = service_name if self.name == RELAY else f"{service_name}/{self.name}"
+        self.relay = OutboxRelay(Outbox(database, self.collections), self.make_sink(config),
+                                 label, int(config.get("OUTBOX_BATCH_SIZE", 1000)))
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
-        self.lease_seconds = float(config.get("OUTBOX_LEASE_SECONDS", 15))
-        self.owner = f"{self.container.service_name}-{uuid.uuid4().hex[:12]}"
+        self.lease = Lease(database, self.name, new_owner(service_name),
+                           float(config.get("OUTBOX_LEASE_SECONDS", 15)), collection=LEASES)
 
     def start(self):
         self._stopping = False
@@ -218,20 +249,20 @@ class OutboxRelayRunner(DependencyProvider):
         self._wakeup.set()
         if self._thread is not None:
             self._thread.wait()
-        self.relay.publisher.close()
-        self.relay.outbox.release_lease(self.owner)
+        self.relay.sink.close()
+        self.lease.release()
 
     def kill(self):
         self._stopping = True
         self._wakeup.set()
-        self.relay.publisher.close()
+        self.relay.sink.close()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self._wakeup.set()
 
     def _run(self):
-        backoff = RelayBackoff()
+        backoff = RelayBackoff(self.first_retry_seconds, self.max_retry_seconds)
         backlog_recorded = 0.0
         while not self._stopping:
             self._wakeup.clear()  # a write from now on wakes the next pass
@@ -253,29 +284,29 @@ class OutboxRelayRunner(DependencyProvider):
     def _relay_pass(self, backoff):
         """One pass of the relay; returns True when it failed. Logs once per outage."""
         try:
-            if self.relay.outbox.acquire_lease(self.owner, self.lease_seconds):
+            if self.lease.acquire():
                 self.relay.publish_pending()
-        except Exception as exc:  # broker or storage down: keep the events, retry later
+        except Exception as exc:  # sink or storage down: keep the events, retry later
             if backoff.failed() == 1:
                 log.warning("outbox relay of %s cannot publish (%r): events stay in the outbox; "
-                            "retrying every %.1f s at most", self.container.service_name, exc,
+                            "retrying every %.1f s at most", self.relay.service_name, exc,
                             backoff.max_delay)
             else:
                 log.debug("outbox relay of %s still failing (%d in a row): %r",
-                          self.container.service_name, backoff.failures, exc)
+                          self.relay.service_name, backoff.failures, exc)
             return True
         outage = backoff.succeeded()
         if outage:
             log.warning("outbox relay of %s publishes again after %d failed passes in %.1f s",
-                        self.container.service_name, *outage)
+                        self.relay.service_name, *outage)
         return False
 
     def _record_backlog(self):
         try:
             self.relay.record_backlog()
         except Exception as exc:  # storage down: the gauges keep their last values
-            log.debug("outbox relay of %s cannot read its backlog: %r",
-                      self.container.service_name, exc)
+            log.debug("outbox relay of %s cannot read its backlog: %r", self.relay.service_name,
+                      exc)
 
 
 class RelayBackoff:

@@ -21,8 +21,11 @@ from shared import messaging
 from shared.amqp_publisher import PublishFailed
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
+from shared.lease import Lease
 from shared.messaging import ATTEMPT_HEADER, ReliableEventHandler
-from shared.outbox import Outbox, OutboxRelay, OutboxRelayRunner, RelayBackoff, new_document
+from shared.outbox import (
+    LEASES, RELAY, BrokerSink, Outbox, OutboxRelay, OutboxRelayRunner, RelayBackoff, new_document,
+)
 from shared.storage import open_database
 
 LOST_CONNECTION_ERRORS = [
@@ -225,8 +228,9 @@ def test_the_relay_backs_off_in_an_outage_whatever_wakes_it_and_its_gauges_tell_
     broker = SwitchableBroker()
     runner = OutboxRelayRunner("things")
     runner.container = SimpleNamespace(service_name="unit-relay")
-    runner.relay = OutboxRelay(Outbox(database, ["things"]), broker, "unit-relay")
-    runner.poll_seconds, runner.lease_seconds, runner.owner = 0.05, 5, "unit-relay-1"
+    runner.relay = OutboxRelay(Outbox(database, ["things"]), BrokerSink(broker), "unit-relay")
+    runner.poll_seconds = 0.05
+    runner.lease = Lease(database, RELAY, "unit-relay-1", 5, collection=LEASES)
     caplog.set_level(logging.DEBUG, logger="shared.outbox")
 
     relay_thread = eventlet.spawn(runner._run)

@@ -3,16 +3,22 @@ validation, and the outbox against the storage fixture."""
 import ast
 import pathlib
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from marshmallow import ValidationError
+from prometheus_client import REGISTRY
 
 from shared import auth
 from shared.errors import field_messages
 from shared.events import docs
 from shared.events.catalogue import CATALOGUE, make_event, validate_envelope
 from shared.events.envelope import Trace
-from shared.outbox import Outbox, OutboxRelay, new_document, with_events
+from shared.lease import Lease
+from shared.outbox import (
+    LEASES, RELAY, BrokerSink, Outbox, OutboxRelay, OutboxRelayRunner, RelayBackoff, new_document,
+    with_events,
+)
 from shared.storage import open_database
 from shared.validation import no_patient_identifiers
 
@@ -125,14 +131,14 @@ def test_outbox_relay_marks_only_the_confirmed_prefix_and_keeps_order(storage_co
     assert outbox.backlog()[0] == 3
 
     refusing = RecordingPublisher(refuse={second["event_id"]})
-    relay = OutboxRelay(outbox, refusing, "unit")
+    relay = OutboxRelay(outbox, BrokerSink(refusing), "unit")
     with pytest.raises(Exception, match="stay pending"):
         relay.publish_pending()
     remaining = database["things"].find_one({"_id": 1})["outbox"]
     assert [e["event_id"] for e in remaining] == [second["event_id"], third["event_id"]]
 
     publisher = RecordingPublisher()
-    assert OutboxRelay(outbox, publisher, "unit").publish_pending() == 2
+    assert OutboxRelay(outbox, BrokerSink(publisher), "unit").publish_pending() == 2
     assert publisher.published == [second["event_id"], third["event_id"]]
     assert "outbox" not in database["things"].find_one({"_id": 1})
     assert outbox.backlog() == (0, 0.0)
@@ -144,18 +150,19 @@ def test_outbox_relay_takes_the_oldest_documents_first_in_batches(storage_config
     for number, envelope in enumerate(events):
         database["things"].insert_one(new_document({"_id": number}, [envelope]))
     publisher = RecordingPublisher()
-    assert OutboxRelay(Outbox(database, ["things"]), publisher, "unit", batch_size=3
+    assert OutboxRelay(Outbox(database, ["things"]), BrokerSink(publisher), "unit", batch_size=3
                        ).publish_pending() == 7
     assert publisher.published == [e["event_id"] for e in events]
 
 
 def test_only_one_relay_holds_the_lease(storage_config):
-    outbox = Outbox(open_database(storage_config, "unit"), [])
-    assert outbox.acquire_lease("a", 30)
-    assert outbox.acquire_lease("a", 30)
-    assert not outbox.acquire_lease("b", 30)
-    outbox.release_lease("a")
-    assert outbox.acquire_lease("b", 30)
+    database = open_database(storage_config, "unit")
+    relay_a, relay_b = (Lease(database, RELAY, owner, 30, collection=LEASES) for owner in "ab")
+    assert relay_a.acquire()
+    assert relay_a.acquire()
+    assert not relay_b.acquire()
+    relay_a.release()
+    assert relay_b.acquire()
 
 
 class UnreachableBroker:
@@ -171,19 +178,64 @@ def test_events_stay_pending_while_the_broker_is_unreachable(storage_config):
     database["things"].insert_one(new_document({"_id": 1}, [envelope]))
     outbox = Outbox(database, ["things"])
     with pytest.raises(Exception, match="connection refused"):
-        OutboxRelay(outbox, UnreachableBroker(), "unit").publish_pending()
+        OutboxRelay(outbox, BrokerSink(UnreachableBroker()), "unit").publish_pending()
     assert outbox.backlog()[0] == 1
     publisher = RecordingPublisher()
-    assert OutboxRelay(outbox, publisher, "unit").publish_pending() == 1
+    assert OutboxRelay(outbox, BrokerSink(publisher), "unit").publish_pending() == 1
     assert publisher.published == [envelope["event_id"]]
 
 
 def test_an_expired_lease_passes_to_another_relay(storage_config):
     import time
 
-    outbox = Outbox(open_database(storage_config, "unit"), [])
-    assert outbox.acquire_lease("a", 0.2)
-    assert not outbox.acquire_lease("b", 0.2)
+    database = open_database(storage_config, "unit")
+    relay_a, relay_b = (Lease(database, RELAY, owner, 0.2, collection=LEASES) for owner in "ab")
+    assert relay_a.acquire()
+    assert not relay_b.acquire()
     time.sleep(0.3)
-    assert outbox.acquire_lease("b", 30)
-    assert not outbox.acquire_lease("a", 30)
+    relay_b.seconds = relay_a.seconds = 30
+    assert relay_b.acquire()
+    assert not relay_a.acquire()
+
+
+class RecordingSink:
+    """A non-broker sink (what an email or webhook sink is): takes envelopes, says which it
+    delivered."""
+
+    name = "email"
+
+    def __init__(self, refuse=()):
+        self.refuse = set(refuse)
+        self.delivered = []
+        self.closed = False
+
+    def deliver(self, envelopes):
+        self.delivered += [e["event_id"] for e in envelopes if e["event_id"] not in self.refuse]
+        return {e["event_id"] for e in envelopes} - self.refuse
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_relay_to_another_sink_has_its_own_lease_backlog_and_backoff(storage_config):
+    database = open_database(storage_config, "unit")
+    first, second = created("a"), created("b")
+    database["deliveries"].insert_one(new_document({"_id": 1}, [first, second]))
+    sink = RecordingSink(refuse={second["event_id"]})
+    runner = OutboxRelayRunner("deliveries", name="email", sink=lambda config: sink,
+                               first_retry_seconds=30, max_retry_seconds=3600)
+    runner.container = SimpleNamespace(config=storage_config, service_name="unit")
+    runner.setup()
+    # The broker relay of the same service holds its own lease; the email relay is not blocked.
+    assert Lease(database, RELAY, "broker-relay", 30, collection=LEASES).acquire()
+    backoff = RelayBackoff(runner.first_retry_seconds, runner.max_retry_seconds, clock=lambda: 0)
+    assert runner._relay_pass(backoff) is True  # one delivery refused: it stays, the relay backs off
+    assert sink.delivered == [first["event_id"]] and backoff.delay() == 30
+    assert [e["event_id"] for e in database["deliveries"].find_one({"_id": 1})["outbox"]] == [
+        second["event_id"]]
+    runner._record_backlog()
+    assert REGISTRY.get_sample_value("pcn_outbox_backlog", {"service": "unit/email"}) == 1
+    assert database[LEASES].find_one({"_id": "email"})["owner"] == runner.lease.owner
+    runner._thread = None
+    runner.stop()
+    assert sink.closed and database[LEASES].find_one({"_id": "email"}) is None
