@@ -25,6 +25,11 @@ next retry delay, or after the last one to the dead-letter queue, then acks. nam
 mid-handler, an ack, requeue or retry/dead-letter publish that fails on the lost connection is
 logged and left: the broker redelivers the message once nameko's consumer has reconnected, and
 the dedupe makes that safe (the error, raised, would kill the service).
+
+``event_handler_for("measurement.*", "huddle.item_escalated")`` subscribes one method to every
+catalogued event type its patterns match: one ``event_handler`` (and queue) per type, so each
+type has all of the above; the catalogue's ``SUBSCRIPTIONS`` lists the same patterns so the
+topology declares those queues before the consumer first starts.
 """
 import logging
 import traceback
@@ -40,7 +45,9 @@ from nameko.extensions import DependencyProvider
 
 from shared import metrics
 from shared.broker_uris import mask_passwords_in
-from shared.events.catalogue import CATALOGUE, consumer_queues, producers, validate_envelope
+from shared.events.catalogue import (
+    CATALOGUE, consumer_queues, matching_event_types, producers, validate_envelope,
+)
 from shared.storage import DuplicateKeyError, open_database
 
 log = logging.getLogger(__name__)
@@ -156,11 +163,11 @@ def declare_topology(amqp_uri, delays_ms=DEFAULT_RETRY_DELAYS_MS, catalogue=CATA
     with explain_mismatch(), Connection(amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
         unrouted_queue()(channel).declare()
-        for producer in producers():
+        for producer in producers(catalogue):
             events_exchange(producer)(channel).declare()
         dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
         dead_letters(channel).declare()
-        for event, _, queue_name in consumer_queues():
+        for event, _, queue_name in consumer_queues(catalogue):
             consumer_queue(queue_name, event.producer, event.name)(channel).declare()
         for delay_ms in delays_ms:
             retry_queue(delay_ms)(channel).declare()
@@ -300,3 +307,24 @@ class ReliableEventHandler(EventHandler):
 
 
 event_handler = ReliableEventHandler.decorator
+
+
+def event_handler_for(*patterns, **options):
+    """Decorate a method as the handler of every catalogued event type matching ``patterns``
+    (AMQP topic syntax: ``"measurement.*"``, ``"huddle.item_escalated"``, ``"#.overdue"``).
+
+    The method gets one ``event_handler`` per matching type, with that type's own queue named as
+    the catalogue names it, so each type keeps all the handler gives: envelope checks, dedupe on
+    the event id (across all the types, under the one handler name), retries, its own
+    dead-letter queue, quorum queues. The catalogue must list the same patterns as a
+    ``Subscription`` of ``"<service>.<method>"``: ``BrokerTopology`` then declares and binds
+    those queues at any service's start, so events published before this consumer first starts
+    wait for it. A pattern that matches no catalogued type raises ``ValueError`` at import.
+    """
+    event_types = matching_event_types(patterns)
+
+    def decorate(method):
+        for event in event_types:
+            method = event_handler(event.producer, event.name, **options)(method)
+        return method
+    return decorate

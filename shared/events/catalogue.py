@@ -4,7 +4,7 @@ This table is the contract between services. The broker topology (exchanges, con
 retry and dead-letter queues) is declared from it, ``docs/events.md`` is generated from it, and
 tests fail when a service's handlers or the document drift from it.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from marshmallow import ValidationError
 
@@ -92,6 +92,57 @@ CATALOGUE = (
               "retry it."),
 )
 
+
+@dataclass(frozen=True)
+class Subscription:
+    """A handler ("service.method") of every event type whose name matches one of ``patterns``,
+    in AMQP topic syntax (words split on ``.``; ``*`` is one word, ``#`` any number of words).
+    It becomes a consumer of each matching type above, with that type's own queue, so a type
+    added later is declared and bound for it without another edit."""
+
+    consumer: str
+    patterns: tuple
+
+
+# Pattern handlers (``shared.messaging.event_handler_for``) with the same patterns.
+SUBSCRIPTIONS = ()
+
+
+def topic_matches(pattern, name):
+    """Whether event type ``name`` matches ``pattern`` as a RabbitMQ topic binding would."""
+    def match(pattern_words, name_words):
+        if not pattern_words:
+            return not name_words
+        first, rest = pattern_words[0], pattern_words[1:]
+        if first == "#":
+            return any(match(rest, name_words[skip:]) for skip in range(len(name_words) + 1))
+        return bool(name_words) and first in ("*", name_words[0]) and match(rest, name_words[1:])
+    return match(pattern.split("."), name.split("."))
+
+
+def matching_event_types(patterns, catalogue=None):
+    """The event types of ``catalogue`` (default: the catalogue) matched by any of
+    ``patterns``, in catalogue order. A pattern matching nothing is a ``ValueError`` (a typo
+    would otherwise subscribe to nothing)."""
+    events = CATALOGUE if catalogue is None else catalogue
+    for pattern in patterns:
+        if not any(topic_matches(pattern, event.name) for event in events):
+            raise ValueError(f"no event type in the catalogue matches {pattern!r}")
+    return tuple(event for event in events
+                 if any(topic_matches(pattern, event.name) for pattern in patterns))
+
+
+def with_subscriptions(catalogue, subscriptions):
+    """``catalogue`` with each subscription's consumer added to the types it matches."""
+    consumers = {event.name: list(event.consumers) for event in catalogue}
+    for subscription in subscriptions:
+        for event in matching_event_types(subscription.patterns, catalogue):
+            if subscription.consumer not in consumers[event.name]:
+                consumers[event.name].append(subscription.consumer)
+    return tuple(replace(event, consumers=tuple(consumers[event.name])) for event in catalogue)
+
+
+CATALOGUE = with_subscriptions(CATALOGUE, SUBSCRIPTIONS)
 _BY_KEY = {(event.name, event.version): event for event in CATALOGUE}
 _ENVELOPE = EnvelopeSchema()
 
@@ -103,14 +154,14 @@ def event_type(name, version=1):
         raise KeyError(f"event type {name} v{version} is not in the catalogue") from None
 
 
-def producers():
-    return sorted({event.producer for event in CATALOGUE})
+def producers(catalogue=None):
+    return sorted({event.producer for event in (catalogue or CATALOGUE)})
 
 
-def consumer_queues():
+def consumer_queues(catalogue=None):
     """(event type, consumer, queue name) for every consumer in the catalogue."""
     return [(event, consumer, event.queue_for(consumer))
-            for event in CATALOGUE for consumer in event.consumers]
+            for event in (catalogue or CATALOGUE) for consumer in event.consumers]
 
 
 def make_event(name, data, *, source, network_id, trace, practice_id=None, version=1):

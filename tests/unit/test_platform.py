@@ -12,9 +12,13 @@ from prometheus_client import REGISTRY
 from shared import auth
 from shared.errors import field_messages
 from shared.events import docs
-from shared.events.catalogue import CATALOGUE, make_event, validate_envelope
+from shared.events.catalogue import (
+    CATALOGUE, Subscription, make_event, matching_event_types, topic_matches, validate_envelope,
+    with_subscriptions,
+)
 from shared.events.envelope import Trace
 from shared.lease import Lease
+from shared.messaging import ReliableEventHandler, event_handler_for
 from shared.outbox import (
     LEASES, RELAY, BrokerSink, Outbox, OutboxRelay, OutboxRelayRunner, RelayBackoff, new_document,
     with_events,
@@ -65,7 +69,8 @@ def test_events_document_matches_the_catalogue():
 
 
 def handlers_in_services():
-    """("service.method", source, event type) of every event_handler under services/."""
+    """("service.method", source, event type) of every event_handler (and of every type an
+    event_handler_for matches) under services/."""
     found = set()
     for path in (ROOT / "services").rglob("service.py"):
         tree = ast.parse(path.read_text())
@@ -78,6 +83,11 @@ def handlers_in_services():
                             and getattr(decorator.func, "id", None) == "event_handler"):
                         source, event = (a.value for a in decorator.args[:2])
                         found.add((f"{service}.{method.name}", source, event))
+                    if (isinstance(decorator, ast.Call)
+                            and getattr(decorator.func, "id", None) == "event_handler_for"):
+                        patterns = [a.value for a in decorator.args]
+                        found |= {(f"{service}.{method.name}", event.producer, event.name)
+                                  for event in matching_event_types(patterns)}
             bases = {getattr(b, "id", None) for b in cls.bases}
             if "ApiKeyReplica" in bases:
                 found.add((f"{service}.apply_api_key_issued", "projects", "apikey.issued"))
@@ -89,6 +99,55 @@ def test_every_handler_is_in_the_catalogue_and_every_consumer_exists():
     catalogued = {(consumer, event.producer, event.name)
                   for event in CATALOGUE for consumer in event.consumers}
     assert handlers_in_services() == catalogued
+
+
+@pytest.mark.parametrize("pattern, name, matches", [
+    ("measurement.*", "measurement.signal_detected", True),
+    ("measurement.*", "project.created", False),
+    ("*", "measurement.recorded", False),
+    ("#", "measurement.recorded", True),
+    ("#.item_escalated", "huddle.item_escalated", True),
+    ("huddle.#", "huddle", True),
+    ("huddle.*", "huddle", False),
+    ("*.item_*", "huddle.item_raised", False),  # no partial words in AMQP topics
+    ("pdsa.cycle_started", "pdsa.cycle_started", True),
+])
+def test_patterns_match_event_types_as_amqp_topic_bindings_do(pattern, name, matches):
+    assert topic_matches(pattern, name) is matches
+
+
+def test_patterns_select_event_types_from_the_catalogue():
+    selected = matching_event_types(["huddle.*", "measurement.signal_detected"])
+    assert [event.name for event in selected] == [
+        "huddle.item_raised", "huddle.item_escalated", "huddle.item_resolved",
+        "measurement.signal_detected"]
+    with pytest.raises(ValueError, match="huddle.escalated"):
+        matching_event_types(["huddle.*", "huddle.escalated"])
+
+
+def test_a_subscription_consumes_each_matching_type_from_that_types_own_queue():
+    subscribed = with_subscriptions(CATALOGUE, [Subscription("digest.collect", ("huddle.*",))])
+    queues = {event.name: event.queue_for("digest.collect")
+              for event in subscribed if "digest.collect" in event.consumers}
+    assert queues == {name: f"evt-projects-{name}--digest.collect" for name in (
+        "huddle.item_raised", "huddle.item_escalated", "huddle.item_resolved")}
+    again = with_subscriptions(subscribed, [Subscription("digest.collect", ("#",))])
+    assert all(event.consumers.count("digest.collect") == 1 for event in again)
+
+
+def test_a_pattern_handler_is_one_reliable_event_handler_per_matching_type():
+    class Digest:
+        name = "digest"
+
+        @event_handler_for("measurement.signal_detected", "huddle.*")
+        def collect(self, envelope):
+            pass
+
+    handlers = Digest.collect.nameko_entrypoints
+    assert all(isinstance(handler, ReliableEventHandler) for handler in handlers)
+    assert {(h.source_service, h.event_type) for h in handlers} == {
+        ("measurement", "measurement.signal_detected"), ("projects", "huddle.item_raised"),
+        ("projects", "huddle.item_escalated"), ("projects", "huddle.item_resolved")}
 
 
 def test_keys_hash_and_parse():
