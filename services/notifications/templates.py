@@ -1,0 +1,129 @@
+"""What a notification says, in en-GB: a one-line summary, a subject, plain text and HTML.
+
+Every text is made from ids and the few words of ``domain.thin_data``: no contact details and
+no free text of the source event, so nothing a person typed reaches a mailbox or a webhook.
+"""
+import html
+from datetime import date, datetime
+
+from services.notifications.domain import as_aware
+
+SIGNAL_KINDS = {"concern": "a signal of concern", "improvement": "a signal of improvement",
+                "neutral": "a special-cause signal"}
+
+
+def long_date(value):
+    """``2026-11-27`` → ``Friday 27 November 2026`` (en-GB, no leading zero)."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def local_moment(moment, zone):
+    """A time as people in the UK write it: ``Friday 27 November 2026 at 21:00``."""
+    local = as_aware(moment).astimezone(zone)
+    return f"{long_date(local.date())} at {local:%H:%M}"
+
+
+def summary_of(event_type, data, step=None):
+    """One line saying what happened and what to do, from an event's thin data."""
+    if step == "escalation_past_sla":
+        return (f"Huddle item {data.get('item_id')} of team {data.get('team')} is still "
+                f"unresolved past its escalation deadline: please unblock it.")
+    if step == "overdue_to_network_lead":
+        return (f"Practice {data.get('practice_id')} has still not submitted "
+                f"{data.get('measure_id')} for the period starting {long_date(data['period'])}.")
+    if event_type == "measurement.signal_detected":
+        series = data.get("series")
+        where = "the pooled network series" if series == "pooled" else f"practice {series}"
+        return (f"{SIGNAL_KINDS.get(data.get('kind'), 'A signal').capitalize()} on measure "
+                f"{data.get('measure_id')} ({where}), period starting {long_date(data['period'])}.")
+    if event_type == "measurement.assurance_changed":
+        return (f"Assurance of measure {data.get('measure_id')} against its target changed "
+                f"from {data.get('previous') or 'none'} to {data.get('current') or 'none'}.")
+    if event_type == "huddle.item_escalated":
+        return (f"Huddle item {data.get('item_id')} of team {data.get('team')} was escalated "
+                f"to you: please help unblock it.")
+    if event_type == "measurement.submission_overdue":
+        return (f"Your practice has not yet submitted {data.get('measure_id')} for the period "
+                f"starting {long_date(data['period'])}.")
+    if event_type == "training.capability_gap_identified":
+        return "A capability gap was identified in your team: see the training plan."
+    if event_type == "training.target_at_risk":
+        return "A training target of your network is at risk."
+    return f"{event_type} in your network."
+
+
+def link_for(data, settings):
+    """Where to look: the measure's chart, the huddle item or the project."""
+    if data.get("measure_id"):
+        return f"{settings.measurement_url}/measures/{data['measure_id']}/chart.png"
+    if data.get("item_id"):
+        return f"{settings.projects_url}/huddle-items/{data['item_id']}"
+    if data.get("project_id"):
+        return f"{settings.projects_url}/projects/{data['project_id']}"
+    return None
+
+
+def notice_text(summary, link, unsubscribe_url):
+    lines = ["Hello,", "", summary, ""]
+    if link:
+        lines += [f"See it here: {link}", ""]
+    lines += ["PCN Improvement Network"]
+    if unsubscribe_url:
+        lines += ["", f"To stop these emails: {unsubscribe_url}"]
+    return "\n".join(lines) + "\n"
+
+
+def notice_html(summary, link, unsubscribe_url, chart_cid=None):
+    parts = ["<p>Hello,</p>", f"<p>{html.escape(summary)}</p>"]
+    if chart_cid:
+        parts.append(f'<p><img src="cid:{html.escape(chart_cid)}" alt="Chart of the series" '
+                     'width="640"></p>')
+    if link:
+        parts.append(f'<p><a href="{html.escape(link)}">See it here</a></p>')
+    parts.append("<p>PCN Improvement Network</p>")
+    if unsubscribe_url:
+        parts.append(f'<p style="font-size:small"><a href="{html.escape(unsubscribe_url)}">'
+                     "Stop these emails</a></p>")
+    return "<!doctype html><html lang=\"en-GB\"><body>" + "".join(parts) + "</body></html>"
+
+
+def subject_for(notification):
+    prefix = "[Action needed] " if notification.get("critical") else ""
+    if notification["kind"] == "digest":
+        count = len(notification.get("items") or ())
+        return f"Your PCN digest: {count} update{'s' if count != 1 else ''}"
+    if notification["kind"] == "summary":
+        return "Your network's week"
+    return prefix + notification["summary"].split(":")[0].rstrip(".")[:120]
+
+
+def digest_lines(items):
+    return [f"- {item['summary']}" for item in items]
+
+
+SUMMARY_LABELS = (
+    ("signals_of_concern", "signals of concern"),
+    ("signals_of_improvement", "signals of improvement"),
+    ("overdue_submissions", "overdue submissions"),
+    ("escalations", "huddle items escalated"),
+    ("escalations_resolved", "escalated items resolved"),
+    ("training_targets_at_risk", "training targets at risk"),
+    ("capability_gaps", "capability gaps identified"),
+)
+
+
+def summary_lines(counts):
+    lines = [f"- {counts[name]} {label}" for name, label in SUMMARY_LABELS]
+    if counts.get("overdue_practices"):
+        lines.append("- practices behind on data: " + ", ".join(counts["overdue_practices"]))
+    return lines
+
+
+def when_held(release_at, zone):
+    """For the audit: 'held until Monday 30 November 2026 at 08:00'."""
+    return f"held until {local_moment(release_at, zone)}"
+
+
+def as_iso(moment):
+    return as_aware(moment).isoformat() if isinstance(moment, datetime) else str(moment)
