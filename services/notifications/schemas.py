@@ -1,0 +1,189 @@
+"""Request and response shapes of the notifications service (marshmallow at every boundary).
+
+Bad input names its field: an invalid email address or webhook URL, an unknown event type,
+role or audience, a time zone that does not exist, a malformed time of day.
+"""
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.notifications import domain
+from shared.events.catalogue import CATALOGUE
+from shared.validation import Strict, ods_code, staff_id
+from shared.web import PageQuery
+
+CLOCK = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                        error="a time of day as HH:MM, such as 08:00")
+IDENTIFIER = validate.Length(min=1, max=64)
+
+
+def known_event_types():
+    """Event types a route may name: the catalogue's, and those routed by default (the
+    training events are routed before their producer lands in the catalogue)."""
+    return {event.name for event in CATALOGUE} | set(domain.DEFAULT_ROUTES)
+
+
+def data_fields_of(event_type):
+    """The data fields of ``event_type`` (None when its schema is not in the catalogue)."""
+    for event in CATALOGUE:
+        if event.name == event_type:
+            return set(event.schema().fields)
+    return None
+
+
+def check_time_zone(name):
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{name!r} is not an IANA time zone such as Europe/London") from None
+
+
+def check_event_type(name):
+    if name not in known_event_types():
+        raise ValidationError(f"unknown event type {name!r}; see docs/events.md")
+
+
+class Scope(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(domain.SCOPES))
+    id = fields.String(required=True, validate=IDENTIFIER, metadata={
+        "description": "the network id, ODS code, team name or project id"})
+
+
+class ContactFields(Strict):
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    webhook_url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                             validate=validate.Length(max=2000), metadata={
+                                 "description": "https; private and loopback hosts are refused "
+                                                "unless the deployment allows them"})
+    time_zone = fields.String(allow_none=True, validate=check_time_zone)
+    digest_time = fields.String(allow_none=True, validate=CLOCK)
+
+
+class RecipientCreate(ContactFields):
+    staff_id = staff_id(required=True)
+    network_id = fields.String(required=True, validate=IDENTIFIER)
+    practice_id = ods_code(allow_none=True, load_default=None)
+    role = fields.String(required=True, validate=validate.OneOf(domain.ROLES))
+    scope = fields.Nested(Scope, required=True)
+
+    @validates_schema
+    def practice_people_have_a_practice(self, data, **kwargs):
+        if data["role"] == "practice_lead" and not data.get("practice_id"):
+            raise ValidationError("a practice lead needs the practice's ODS code",
+                                  "practice_id")
+        if data["scope"]["kind"] == "practice" and data.get("practice_id") not in (
+                None, data["scope"]["id"]):
+            raise ValidationError("the practice scope must be the recipient's practice",
+                                  "scope")
+
+
+class RecipientChange(ContactFields):
+    role = fields.String(validate=validate.OneOf(domain.ROLES))
+    scope = fields.Nested(Scope)
+    practice_id = ods_code(allow_none=True)
+
+
+class RecipientView(Schema):
+    staff_id = fields.String(attribute="_id")
+    network_id = fields.String()
+    practice_id = fields.String(allow_none=True)
+    role = fields.String()
+    scope = fields.Nested(Scope)
+    email = fields.String(attribute="contacts.email", allow_none=True)
+    webhook_url = fields.Function(lambda r: ((r.get("contacts") or {}).get("webhook") or {})
+                                  .get("url"))
+    webhook_disabled_at = fields.Function(
+        lambda r: ((r.get("contacts") or {}).get("webhook") or {}).get("disabled_at"))
+    time_zone = fields.String(allow_none=True)
+    digest_time = fields.String(allow_none=True)
+    # The signing secret of a new webhook endpoint: in the answer that creates it, only.
+    webhook_secret = fields.String(allow_none=True)
+
+
+class WatcherCreate(Strict):
+    subject_kind = fields.String(required=True, validate=validate.OneOf(domain.WATCHABLE))
+    subject_id = fields.String(required=True, validate=IDENTIFIER)
+
+
+class Rule(Strict):
+    name = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z][a-z0-9_]{0,39}$", error="lower-case letters, digits and _"))
+    when = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                       load_default=dict, metadata={
+                           "description": "event data field → accepted values"})
+    audience = fields.List(fields.String(validate=validate.OneOf(domain.AUDIENCES)),
+                           required=True, validate=validate.Length(min=1))
+    mode = fields.String(required=True, validate=validate.OneOf(("immediate", "digest")))
+    channels = fields.List(fields.String(validate=validate.OneOf(domain.CHANNELS)),
+                           load_default=lambda: list(domain.CHANNELS),
+                           validate=validate.Length(min=1))
+    critical = fields.Boolean(load_default=False)
+    critical_measure_ids = fields.List(fields.String(validate=IDENTIFIER), load_default=list,
+                                       metadata={"description": "measures marked "
+                                                 "safety-related: critical for those"})
+
+
+class RouteChange(Strict):
+    event_type = fields.String(required=True, validate=check_event_type)
+    rules = fields.List(fields.Nested(Rule), required=True)
+
+    @validates_schema
+    def conditions_name_event_fields(self, data, **kwargs):
+        known = data_fields_of(data.get("event_type"))
+        if known is None:
+            return
+        for index, rule in enumerate(data.get("rules") or ()):
+            unknown = sorted(set(rule.get("when") or {}) - known)
+            if unknown:
+                raise ValidationError(
+                    {"rules": {index: {"when": [f"{data['event_type']} has no field "
+                                                f"{', '.join(unknown)}"]}}})
+        names = [rule["name"] for rule in data.get("rules") or ()]
+        if len(names) != len(set(names)):
+            raise ValidationError("each rule of a route needs its own name", "rules")
+
+
+MODE = fields.String(validate=validate.OneOf(domain.MODES))
+CHANNEL_KEY = fields.String(validate=validate.OneOf(domain.CHANNELS))
+
+
+class PreferencesChange(Strict):
+    by_event = fields.Dict(keys=fields.String(validate=check_event_type),
+                           values=fields.Dict(keys=CHANNEL_KEY, values=MODE),
+                           load_default=dict, metadata={
+                               "description": "event type → channel → immediate|digest|off"})
+    by_channel = fields.Dict(keys=CHANNEL_KEY, values=MODE, load_default=dict)
+
+
+class InboxQuery(PageQuery):
+    archived = fields.Boolean(load_default=False)
+
+
+class DeliveriesQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(domain.STATES))
+    network_id = fields.String(validate=IDENTIFIER)
+
+
+class UnsubscribeRequest(Strict):
+    token = fields.String(required=True, validate=validate.Length(min=10, max=1000))
+
+
+class NotificationView(Schema):
+    notification_id = fields.String(attribute="_id")
+    kind = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    recipient_id = fields.String()
+    channel = fields.String()
+    route = fields.String()
+    critical = fields.Boolean()
+    state = fields.String()
+    reason = fields.String(allow_none=True)
+    summary = fields.String(allow_none=True)
+    data = fields.Dict()
+    attempts = fields.Integer()
+    due_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+    read_at = fields.AwareDateTime(allow_none=True)
+    archived_at = fields.AwareDateTime(allow_none=True)
