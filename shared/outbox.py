@@ -209,7 +209,10 @@ class OutboxRelayRunner(DependencyProvider):
     backoff: ``OutboxRelayRunner("deliveries", name="email", sink=EmailSink.from_config,
     first_retry_seconds=30, max_retry_seconds=3600)``. Each ``name`` has its own lease (one
     replica relays it at a time) and its metrics under ``service="<service>/<name>"`` (the
-    broker relay, named ``relay``, keeps ``service="<service>"``).
+    broker relay, named ``relay``, keeps ``service="<service>"``). What such a relay delivers
+    is stored like an event (``new_document``/``with_events``): a dict with a unique
+    ``event_id``, an ``event_type`` (the metrics label) and ``occurred_at``. Its backoff is the
+    relay's: while one delivery fails, the relay retries the whole pass on that schedule.
 
     Config: ``OUTBOX_POLL_SECONDS`` (default 1.0), ``OUTBOX_LEASE_SECONDS`` (default 15),
     ``OUTBOX_BATCH_SIZE`` (default 1000).
