@@ -16,7 +16,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
-from email.utils import make_msgid
+from datetime import datetime, timezone
+from email.utils import make_msgid, parsedate_to_datetime
 
 from shared.domain import RuleBroken
 
@@ -225,9 +226,19 @@ class WebhookChannel:
         return DeliveryError(f"webhook: answered {status}", retryable=False)
 
 
-def _seconds(retry_after):
-    """Retry-After as seconds (the delta form; an HTTP date counts as no hint)."""
-    try:
-        return max(float(retry_after), 0.0) if retry_after is not None else None
-    except ValueError:
+def _seconds(retry_after, now=None):
+    """Retry-After as seconds: either form of RFC 9110 (delay-seconds or an HTTP date);
+    anything else counts as no hint."""
+    if retry_after is None:
         return None
+    try:
+        return max(float(retry_after), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max((moment - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)

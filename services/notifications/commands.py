@@ -406,24 +406,26 @@ def run_ladders(repository, now, settings):
 def send_digests(repository, now, settings):
     """Assemble each person's digest whose local digest time has passed today, per push
     channel: one digest per person, channel and day, holding each waiting item exactly once
-    (claimed in the repository), and none when nothing waits. Returns the queued digest ids."""
-    queued = []
+    (claimed in the repository), and none when nothing waits. A digest left half-assembled
+    by a crashed replica is finished here too. Returns the queued digest ids."""
     waiting = repository.notifications({"state": "held", "mode": "digest", "digest_id": None,
                                         "due_at": {"$lte": now}})
-    slots = {(item["recipient_id"], item["channel"]) for item in waiting}
-    slots |= {(digest["recipient_id"], digest["channel"])
-              for digest in repository.assembling_digests() if digest["kind"] == "digest"}
-    for staff_id, channel in sorted(slots):
+    for staff_id, channel in sorted({(item["recipient_id"], item["channel"])
+                                     for item in waiting}):
         recipient = repository.recipient(staff_id)
         if recipient is None:
             continue
         digest_id, due = domain.digest_slot(recipient, channel, now, settings)
         repository.open_digest(domain.new_digest(recipient, channel, digest_id, due, now))
-        items = repository.claim_digest_items(staff_id, channel, digest_id, now)
+    queued = []
+    for digest in repository.assembling_digests():
+        items = repository.claim_digest_items(digest["recipient_id"], digest["channel"],
+                                              digest["_id"], now)
         fields = ({"state": "queued", "due_at": now} if items
                   else {"state": "suppressed", "reason": "empty digest"})
-        if repository.seal_digest(digest_id, [item["_id"] for item in items], fields) and items:
-            queued.append(digest_id)
+        if repository.seal_digest(digest["_id"], [item["_id"] for item in items], fields) \
+                and items:
+            queued.append(digest["_id"])
     return queued
 
 

@@ -170,7 +170,8 @@ def settings_from_config(config):
     known = set(Settings.__dataclass_fields__)
     unknown = sorted(set(given) - known)
     if unknown:
-        raise ValueError(f"unknown notifications settings: {', '.join(prefix + u.upper() for u in unknown)}")
+        names = ", ".join(prefix + name.upper() for name in unknown)
+        raise ValueError(f"unknown notifications settings: {names}")
     settings = Settings(**values, **given)
     zone(settings.time_zone, prefix + "TIME_ZONE")
     return settings

@@ -4,9 +4,7 @@ Every text is made from ids and the few words of ``domain.thin_data``: no contac
 no free text of the source event, so nothing a person typed reaches a mailbox or a webhook.
 """
 import html
-from datetime import date, datetime
-
-from services.notifications.domain import as_aware
+from datetime import date
 
 SIGNAL_KINDS = {"concern": "a signal of concern", "improvement": "a signal of improvement",
                 "neutral": "a special-cause signal"}
@@ -16,12 +14,6 @@ def long_date(value):
     """``2026-11-27`` → ``Friday 27 November 2026`` (en-GB, no leading zero)."""
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def local_moment(moment, zone):
-    """A time as people in the UK write it: ``Friday 27 November 2026 at 21:00``."""
-    local = as_aware(moment).astimezone(zone)
-    return f"{long_date(local.date())} at {local:%H:%M}"
 
 
 def summary_of(event_type, data, step=None):
@@ -119,11 +111,3 @@ def summary_lines(counts):
         lines.append("- practices behind on data: " + ", ".join(counts["overdue_practices"]))
     return lines
 
-
-def when_held(release_at, zone):
-    """For the audit: 'held until Monday 30 November 2026 at 08:00'."""
-    return f"held until {local_moment(release_at, zone)}"
-
-
-def as_iso(moment):
-    return as_aware(moment).isoformat() if isinstance(moment, datetime) else str(moment)

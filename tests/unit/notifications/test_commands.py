@@ -214,6 +214,22 @@ def test_racing_digest_claims_never_put_an_item_in_two_digests(repository, setti
     assert repository.notification(digest_id)["items"] == [i["_id"] for i in items_a]
 
 
+def test_a_digest_left_half_assembled_by_a_crash_is_finished_by_the_next_pass(
+        repository, settings):
+    network_lead(repository, "lead.d")
+    commands.set_preferences(repository, ADMIN, "lead.d", {
+        "by_event": {}, "by_channel": {"email": "digest"}}, FRIDAY_10, Trace())
+    commands.notify(repository, signal(measure_id="m1"), FRIDAY_10, settings)
+    recipient = repository.recipient("lead.d")
+    saturday_8 = london(2026, 11, 28, 8, 0)
+    digest_id, due = domain.digest_slot(recipient, "email", saturday_8, settings)
+    repository.open_digest(domain.new_digest(recipient, "email", digest_id, due, saturday_8))
+    repository.claim_digest_items("lead.d", "email", digest_id, saturday_8)  # then it died
+    a_day_later = saturday_8 + timedelta(days=1)
+    assert commands.send_digests(repository, a_day_later, settings) == [digest_id]
+    assert len(repository.notification(digest_id)["items"]) == 1
+
+
 def test_an_escalation_unresolved_past_its_sla_reaches_the_network_lead_once(
         repository, settings, senders, smtp_server):
     network_lead(repository, "lead.a")
