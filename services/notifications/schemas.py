@@ -90,10 +90,11 @@ class RecipientView(Schema):
     role = fields.String()
     scope = fields.Nested(Scope)
     email = fields.String(attribute="contacts.email", allow_none=True)
-    webhook_url = fields.Function(lambda r: ((r.get("contacts") or {}).get("webhook") or {})
-                                  .get("url"))
-    webhook_disabled_at = fields.Function(
-        lambda r: ((r.get("contacts") or {}).get("webhook") or {}).get("disabled_at"))
+    webhook_url = fields.String(attribute="contacts.webhook.url", allow_none=True)
+    webhook_disabled_at = fields.AwareDateTime(attribute="contacts.webhook.disabled_at",
+                                               allow_none=True, metadata={
+                                                   "description": "set when the endpoint "
+                                                   "answered 410; a new URL enables it"})
     time_zone = fields.String(allow_none=True)
     digest_time = fields.String(allow_none=True)
     # The signing secret of a new webhook endpoint: in the answer that creates it, only.
@@ -180,6 +181,7 @@ class NotificationView(Schema):
     state = fields.String()
     reason = fields.String(allow_none=True)
     summary = fields.String(allow_none=True)
+    unread = fields.Boolean()
     data = fields.Dict()
     attempts = fields.Integer()
     due_at = fields.AwareDateTime(allow_none=True)

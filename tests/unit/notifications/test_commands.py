@@ -6,6 +6,7 @@ import pytest
 
 from services.notifications import commands, domain
 from shared.auth import Principal
+from shared.domain import NotFoundError, RuleBroken
 from shared.events.catalogue import event_type as event_type_named
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace, isoformat
@@ -403,7 +404,6 @@ def test_a_private_webhook_endpoint_is_refused_unless_allowed(repository):
     command = {"staff_id": "lead.x", "network_id": NETWORK, "role": "network_lead",
                "scope": {"kind": "network", "id": NETWORK}, "email": None,
                "webhook_url": "https://127.0.0.1/hook"}
-    from shared.domain import RuleBroken
     with pytest.raises(RuleBroken) as refused:
         commands.register_recipient(repository, ADMIN, command, FRIDAY_10, Trace(),
                                     domain.Settings())
@@ -418,7 +418,6 @@ def test_one_click_unsubscribe_stops_that_email_and_a_forged_token_is_refused(
     commands.deliver(repository, senders, FRIDAY_10, settings)
     (message,) = smtp_server.messages()
     token = message["List-Unsubscribe"].split("token=")[1].rstrip(">")
-    from shared.domain import RuleBroken
     with pytest.raises(RuleBroken):
         commands.unsubscribe(repository, token[:-2] + "xx", FRIDAY_10, settings)
     assert commands.unsubscribe(repository, token, FRIDAY_10, settings) == {
@@ -458,7 +457,6 @@ def test_a_practice_key_never_sees_another_practices_people(repository):
     people, total = commands.list_recipients(repository, practice,
                                              {"page": 1, "page_size": 10}, NETWORK)
     assert [p["_id"] for p in people] == ["pm.f84001"] and total == 1
-    from shared.domain import NotFoundError
     with pytest.raises(NotFoundError):
         commands.get_preferences(repository, practice, "pm.f84002")
     other_lead = Principal("k_l2", "network_lead", network_id="net_west")

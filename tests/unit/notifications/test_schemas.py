@@ -1,8 +1,12 @@
 """Bad input names its field: emails, webhook URLs, event types, roles, audiences, zones."""
+from datetime import datetime, timezone
+
 import pytest
 from marshmallow import ValidationError
 
 from services.notifications import schemas
+from services.notifications.commands import recipient_view
+from services.notifications.domain import new_recipient
 from services.notifications.channels import (_seconds, check_endpoint_address,
                                              check_unsubscribe_token, is_public_address,
                                              new_webhook_secret, sign_webhook,
@@ -116,8 +120,17 @@ def test_unsubscribe_tokens_are_signed():
 
 
 def test_retry_after_reads_seconds_and_http_dates():
-    from datetime import datetime, timezone
     now = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
     assert _seconds("120") == 120.0
     assert _seconds("Fri, 27 Nov 2026 10:05:00 GMT", now) == 300.0
     assert _seconds("soon") is None and _seconds(None) is None
+
+
+def test_a_recipient_view_shows_the_webhook_secret_only_when_just_made():
+    recipient = new_recipient(schemas.RecipientCreate().load(RECIPIENT),
+                              datetime(2026, 11, 27, tzinfo=timezone.utc))
+    recipient["contacts"]["webhook"]["secret"] = "whsec_c2VjcmV0"
+    shown = schemas.RecipientView().dump(recipient_view(recipient, "whsec_c2VjcmV0"))
+    later = schemas.RecipientView().dump(recipient_view(recipient))
+    assert shown["webhook_secret"] == "whsec_c2VjcmV0" and later["webhook_secret"] is None
+    assert "whsec_" not in str(later) and later["webhook_url"] == RECIPIENT["webhook_url"]
