@@ -54,8 +54,12 @@ class Senders:
 # --- recipients ------------------------------------------------------------------------------
 
 def recipient_view(recipient, webhook_secret=None):
-    """A recipient as the API shows it (the webhook secret only when just made)."""
-    return {**recipient, "webhook_secret": webhook_secret}
+    """A recipient as the API shows it: the webhook's signing secret only when just made
+    (``webhook_secret``), never from storage."""
+    contacts = dict(recipient.get("contacts") or {})
+    if contacts.get("webhook"):
+        contacts["webhook"] = {k: v for k, v in contacts["webhook"].items() if k != "secret"}
+    return {**recipient, "contacts": contacts, "webhook_secret": webhook_secret}
 
 
 def register_recipient(repository, principal, command, now, trace, settings=Settings()):
@@ -392,14 +396,20 @@ def run_ladders(repository, now, settings):
         for index, step in enumerate(ladder["steps"]):
             if step["done_at"] is not None or step["due_at"] > now:
                 continue
-            if not repository.claim_ladder_step(ladder, index, now):
-                continue
+            # Notify first, then mark the step done: a crash in between notifies again,
+            # and the dedupe key (the step is the event) keeps that to one notification.
             envelope = domain.ladder_step_envelope(ladder, index)
             rule = {"name": step["name"], "mode": "immediate", "channels": list(domain.CHANNELS),
                     "critical": step["critical"]}
-            queued += _notify_audience(repository, envelope, rule, [step["audience"]], now,
+            created = _notify_audience(repository, envelope, rule, [step["audience"]], now,
                                        settings, ladder["_id"], critical=step["critical"],
                                        step=step["name"])
+            repository.claim_ladder_step(ladder, index, now)
+            if repository.ladder(ladder["_id"])["state"] == "cancelled":
+                # Resolved while we were notifying: what is not sent yet is not sent.
+                repository.suppress_pending(ladder["_id"])
+                continue
+            queued += created
     return queued
 
 

@@ -237,6 +237,10 @@ class NotificationsRepository(AggregateRepository):
             {"_id": ladder_id},
             {"$set": {"state": "cancelled", "cancelled_by": cancelled_by, "cancelled_at": now}},
             upsert=True)
+        return self.suppress_pending(ladder_id)
+
+    def suppress_pending(self, ladder_id):
+        """What a stopped ladder has not sent yet is suppressed; returns how many."""
         return self.database[NOTIFICATIONS].update_many(
             {"ladder_id": ladder_id, "state": {"$in": list(PENDING)}},
             {"$set": {"state": "suppressed", "reason": REASON_RESOLVED}}).modified_count
