@@ -8,7 +8,7 @@ the clock. Sending never happens inside ``notify``: it only stores notifications
 """
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
@@ -48,7 +48,7 @@ class Senders:
     email: EmailChannel
     webhook: WebhookChannel
     chart: Callable = lambda measure_id, series: None
-    rng: random.Random = random.Random()
+    rng: random.Random = field(default_factory=random.Random)
 
 
 # --- recipients ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from services.notifications import commands, domain
 from shared.auth import Principal
-from shared.domain import NotFoundError, RuleBroken
+from shared.domain import NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import event_type as event_type_named
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace, isoformat
@@ -488,3 +488,56 @@ def test_the_weekly_summary_counts_the_network_week_and_is_skipped_when_empty(
     text = summary.get_body(("plain",)).get_content()
     assert "2 signals of concern" in text and "1 overdue submissions" in text
     assert "F84001" in text
+
+
+def test_watchers_and_project_roles_hear_what_their_routes_say(repository, settings):
+    network_lead(repository, "lead.a")
+    person(repository, "pl.smr", "project_lead", {"kind": "project", "id": "prj_smr"})
+    person(repository, "nurse.t", "leader", {"kind": "project", "id": "prj_smr"})
+    person(repository, "gp.watch", "ops", {"kind": "network", "id": NETWORK})
+    commands.watch(repository, ADMIN, "gp.watch", {"subject_kind": "measure",
+                                                   "subject_id": "msr_smr"}, FRIDAY_10, Trace())
+    commands.notify(repository, signal("concern"), FRIDAY_10, settings)
+    reached = {n["recipient_id"] for n in repository.notifications({"channel": "email"})}
+    assert reached == {"lead.a", "pl.smr", "gp.watch"}  # not the team member: concern route
+
+    commands.notify(repository, signal("improvement", measure_id="msr_other"), FRIDAY_10,
+                    settings)
+    improvement = repository.notifications({"channel": "email", "data.measure_id": "msr_other"})
+    assert sorted((n["recipient_id"], n["state"], n["reason"]) for n in improvement) == [
+        ("nurse.t", "held", domain.REASON_DIGEST), ("pl.smr", "held", domain.REASON_DIGEST)]
+
+    commands.unwatch(repository, ADMIN, "gp.watch", "measure", "msr_smr")
+    commands.notify(repository, signal("concern", measure_id="msr_smr"), FRIDAY_10, settings)
+    assert repository.count({"recipient_id": "gp.watch", "channel": "email"}) == 1
+    with pytest.raises(NotFoundError):
+        commands.unwatch(repository, ADMIN, "gp.watch", "measure", "msr_smr")
+
+
+def test_a_network_lead_changes_their_networks_route_and_no_other(repository, settings):
+    network_lead(repository, "lead.a")
+    person(repository, "pl.smr", "project_lead", {"kind": "project", "id": "prj_smr"})
+    rules = [{"name": "assurance", "when": {}, "audience": ["network_lead"],
+              "mode": "digest", "channels": ["email"], "critical": False,
+              "critical_measure_ids": []}]
+    other = Principal("k_west", "network_lead", network_id="net_west")
+    with pytest.raises(NotPermitted):
+        commands.set_route(repository, other, NETWORK, {
+            "event_type": "measurement.assurance_changed", "rules": rules}, FRIDAY_10, Trace())
+    assert repository.route(NETWORK, "measurement.assurance_changed") is None
+    commands.set_route(repository, LEAD, NETWORK, {
+        "event_type": "measurement.assurance_changed", "rules": rules}, FRIDAY_10, Trace())
+    (route,) = [r for r in commands.routes_of(repository, LEAD, NETWORK)
+                if r["event_type"] == "measurement.assurance_changed"]
+    assert route["default"] is False and route["rules"] == rules
+
+    def assurance(series):
+        return envelope("measurement.assurance_changed", {
+            "measure_id": "msr_smr", "project_id": "prj_smr", "series": series,
+            "previous": "inconsistent", "current": "consistent_fail", "target": 80.0},
+            FRIDAY_10)
+    commands.notify(repository, assurance("pooled"), FRIDAY_10, settings)
+    assert states(repository) == [("lead.a", "email", "held")]
+    commands.reset_route(repository, LEAD, NETWORK, "measurement.assurance_changed")
+    commands.notify(repository, assurance("F84001"), FRIDAY_10, settings)
+    assert ("pl.smr", "email", "queued") in states(repository)
