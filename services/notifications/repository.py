@@ -116,8 +116,8 @@ class NotificationsRepository(AggregateRepository):
 
     def remember_event(self, seen):
         """Keep what the weekly summary counts; a redelivered event is kept once."""
-        self.database[EVENTS_SEEN].update_one({"_id": seen["_id"]}, {"$setOnInsert": seen},
-                                              upsert=True)
+        self.database[EVENTS_SEEN].update_one({"_id": seen["_id"]},
+                                              {"$setOnInsert": _without_id(seen)}, upsert=True)
 
     def events_between(self, network_id, since, until):
         return list(self.database[EVENTS_SEEN].find(
@@ -224,8 +224,8 @@ class NotificationsRepository(AggregateRepository):
 
     def start_ladder(self, ladder):
         """Store a ladder once; a redelivered starting event finds it there."""
-        self.database[LADDERS].update_one({"_id": ladder["_id"]}, {"$setOnInsert": ladder},
-                                          upsert=True)
+        self.database[LADDERS].update_one({"_id": ladder["_id"]},
+                                          {"$setOnInsert": _without_id(ladder)}, upsert=True)
 
     def ladder(self, ladder_id):
         return _utc(self.database[LADDERS].find_one({"_id": ladder_id}))
@@ -260,3 +260,8 @@ class NotificationsRepository(AggregateRepository):
             {"_id": ladder["_id"], "state": "active", f"steps.{index}.done_at": None},
             update).modified_count == 1
 
+
+def _without_id(document):
+    """An upsert takes ``_id`` from its filter: left out of ``$setOnInsert``, the update never
+    names the immutable field."""
+    return {key: value for key, value in document.items() if key != "_id"}
