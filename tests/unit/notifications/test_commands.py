@@ -1,8 +1,10 @@
 """The notifications service layer end to end, with a real local SMTP server and a real
 webhook receiver: the issue's done-means, the clock injected."""
+import threading
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.notifications import commands, domain
 from shared.auth import Principal
@@ -541,3 +543,35 @@ def test_a_network_lead_changes_their_networks_route_and_no_other(repository, se
     commands.reset_route(repository, LEAD, NETWORK, "measurement.assurance_changed")
     commands.notify(repository, assurance("F84001"), FRIDAY_10, settings)
     assert ("pl.smr", "email", "queued") in states(repository)
+
+
+def test_two_replicas_delivering_at_once_send_each_notification_once(
+        repository, settings, senders, smtp_server):
+    network_lead(repository, "lead.a")
+    for index in range(12):
+        commands.notify(repository, signal(measure_id=f"m{index}"), FRIDAY_10, settings)
+    results = []
+    replicas = [threading.Thread(target=lambda: results.append(
+        commands.deliver(repository, senders, FRIDAY_10, settings))) for _ in range(2)]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.join(timeout=60)
+    assert sum(result.get("sent", 0) for result in results) == 12
+    assert len(smtp_server.messages()) == 12
+
+
+def test_metrics_count_outcomes_and_retries_by_channel_and_route(
+        repository, settings, senders, smtp_server):
+    def sample(outcome):
+        return REGISTRY.get_sample_value("pcn_notifications_total", {
+            "channel": "email", "route": "measurement.signal_detected/concern",
+            "outcome": outcome}) or 0.0
+    before = {outcome: sample(outcome) for outcome in ("queued", "retried", "sent")}
+    smtp_server.stop()
+    smtp_server.start(refuse_first=1)
+    network_lead(repository, "lead.a")
+    commands.notify(repository, signal(), FRIDAY_10, settings)
+    commands.deliver(repository, senders, FRIDAY_10, settings)
+    commands.deliver(repository, senders, FRIDAY_10 + timedelta(hours=1), settings)
+    assert [sample(o) - before[o] for o in ("queued", "retried", "sent")] == [1, 1, 1]
