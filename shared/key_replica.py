@@ -1,6 +1,7 @@
 """Keeps a service's copy of the API key hashes in step with the registry's events.
 
-Mixed into every service except projects (which owns the registry). The writes are upserts
+``shared.service_base.Service`` gives these handlers to every service except projects (which
+owns the registry). The writes are upserts
 keyed on the key id, so applying an event twice changes nothing.
 """
 from shared.messaging import event_handler

@@ -6,6 +6,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from shared.routes import Route, routes_of
+
 
 class ErrorOut(Schema):
     error = fields.String(required=True, metadata={"description": "a short code"})
@@ -47,40 +49,62 @@ def binary(media_type):
     return {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
 
 
+def document_of(service_class):
+    """The OpenAPI document of ``service_class``, built from its documented routes and its
+    ``openapi_title``, ``openapi_version`` and ``openapi_description``."""
+    return build_document(service_class.openapi_title, service_class.openapi_version,
+                          service_class.openapi_description,
+                          [r for r in routes_of(service_class) if r.documented])
+
+
 def build_document(title, version, description, operations):
-    """``operations``: (method, werkzeug path, summary, request schema (or ``one_of``) or
-    None, response schema (or ``binary``) or None, success status or a tuple of them, query
-    schema or None)."""
+    """``operations``: ``shared.routes.Route``s (or, until every service declares its routes
+    with ``shared.routes.route``, (method, werkzeug path, summary, request schema or None,
+    response schema or None, success status or a tuple of them, query schema or None))."""
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                    info={"description": description}, plugins=[MarshmallowPlugin()])
     spec.components.schema("Error", schema=ErrorOut)
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     paths = {}
-    for method, path, summary, request_schema, response_schema, status, query in operations:
-        openapi_path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
-        statuses = status if isinstance(status, tuple) else (status,)
-        operation = {"summary": summary, "security": [{"apiKey": []}], "responses": {
-            **{str(code): {"description": "success"} for code in statuses},
-            **{code: {"description": why,
-                      "content": {"application/json": {"schema": "Error"}}}
-               for code, why in ERROR_STATUSES.items()}}}
-        for code in statuses:
-            if isinstance(response_schema, dict):
-                operation["responses"][str(code)].update(response_schema)
-            elif response_schema is not None:
-                operation["responses"][str(code)]["content"] = {
-                    "application/json": {"schema": response_schema}}
-        if request_schema is not None:
-            operation["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": request_schema}}}
-        parameters = [{"in": "path", "name": name, "required": True,
-                       "schema": {"type": "string"}}
-                      for name in re.findall(r"\{([a-z_]+)\}", openapi_path)]
-        if query is not None:
-            parameters.append({"in": "query", "schema": query})
-        if parameters:
-            operation["parameters"] = parameters
-        paths.setdefault(openapi_path, {})[method.lower()] = operation
+    for operation_route in operations:
+        if isinstance(operation_route, tuple):
+            method, path, summary, body, answer, status, query = operation_route
+            statuses = status if isinstance(status, tuple) else (status,)
+            operation_route = Route(method, path, summary, body,
+                                    {code: answer for code in statuses}, query)
+        paths.setdefault(openapi_path_of(operation_route.path), {})[
+            operation_route.method.lower()] = operation_of(operation_route)
     for path, operations_of_path in paths.items():
         spec.path(path=path, operations=operations_of_path)
     return spec.to_dict()
+
+
+def openapi_path_of(path):
+    """``/projects/<project_id>`` as OpenAPI writes it: ``/projects/{project_id}``."""
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
+
+
+def operation_of(operation_route):
+    """The OpenAPI operation object of one route: its answers, then every error answer."""
+    operation = {"summary": operation_route.summary, "security": [{"apiKey": []}],
+                 "responses": {
+                     **{str(code): {"description": "success"} for code in operation_route.answers},
+                     **{code: {"description": why,
+                               "content": {"application/json": {"schema": "Error"}}}
+                        for code, why in ERROR_STATUSES.items()}}}
+    for code, answer in operation_route.answers.items():
+        if isinstance(answer, dict):
+            operation["responses"][str(code)].update(answer)
+        elif answer is not None:
+            operation["responses"][str(code)]["content"] = {
+                "application/json": {"schema": answer}}
+    if operation_route.body is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": operation_route.body}}}
+    parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"\{([a-z_]+)\}", openapi_path_of(operation_route.path))]
+    if operation_route.query is not None:
+        parameters.append({"in": "query", "schema": operation_route.query})
+    if parameters:
+        operation["parameters"] = parameters
+    return operation

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.storage import is_reachable, open_database
-from shared.web import http, json_response
+from shared.routes import route
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +40,30 @@ class Readiness(DependencyProvider):
 
 
 class OpsEndpoints:
-    """Mixed into every service class. Needs ``auth`` (``ApiKeyAuth``), ``readiness``
-    (``Readiness``) and ``openapi_document`` (a dict) on the service."""
+    """Mixed into every service class (through ``shared.service_base.Service``). Needs
+    ``auth`` (``ApiKeyAuth``), ``readiness`` (``Readiness``) and ``openapi_document`` (a dict)
+    on the service. Not part of the API document: these are for operators and probes."""
 
     name = None
     openapi_document = None
 
-    @http("GET", "/health")
+    @route("GET", "/health", documented=False)
     def health(self, request):
-        return json_response(200, {"status": "ok", "service": self.name})
+        return {"status": "ok", "service": self.name}
 
-    @http("GET", "/ready")
+    @route("GET", "/ready", documented=False, answers={200: None, 503: None})
     def ready(self, request):
         checks = self.readiness()
         metrics.record_readiness(self.name, checks)
         status = 200 if all(checks.values()) else 503
-        return json_response(status, {"ready": status == 200, "checks": checks})
+        return {"ready": status == 200, "checks": checks}, status
 
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        self.auth.require(request, "ops")
+    @route("GET", "/metrics", documented=False, roles=("ops",))
+    def metrics(self, request, principal):
         metrics.record_readiness(self.name, self.readiness())
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type)
 
-    @http("GET", "/openapi.json")
+    @route("GET", "/openapi.json", documented=False)
     def openapi(self, request):
-        return json_response(200, self.openapi_document)
+        return self.openapi_document

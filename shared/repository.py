@@ -1,5 +1,5 @@
 """Base for service repositories: aggregate writes that carry their events (the outbox)."""
-from shared.domain import VERSION, ConflictError
+from shared.domain import VERSION, ConflictError, NotFoundError
 from shared.errors import Conflict
 from shared.outbox import new_document, with_events, without_outbox
 from shared.storage import DuplicateKeyError
@@ -51,6 +51,14 @@ class AggregateRepository:
         return without_outbox(self.database[collection].find_one({"_id": document_id},
                                                                  {"outbox": 0}))
 
+    def get_or_404(self, collection, document_id, what):
+        """The document ``document_id`` of ``collection``; ``NotFoundError`` (404) naming
+        ``what`` when there is none."""
+        document = self.find(collection, document_id)
+        if document is None:
+            raise NotFoundError(f"no such {what}", {"id": [f"{document_id} not found"]})
+        return document
+
     def find_many(self, collection, selector):
         return [without_outbox(d) for d in self.database[collection].find(selector, {"outbox": 0})]
 
@@ -60,3 +68,10 @@ class AggregateRepository:
                   .skip((page - 1) * page_size).limit(page_size))
         items = [without_outbox(d) for d in cursor]
         return items, self.database[collection].count_documents(selector)
+
+    def listing(self, collection, selector, query, sort=(("_id", 1),)):
+        """The page ``query["page"]`` (of ``query["page_size"]``) of ``selector``, as list
+        endpoints answer it: ``{"items", "page", "page_size", "total"}``."""
+        items, total = self.page(collection, selector, query["page"], query["page_size"], sort)
+        return {"items": items, "page": query["page"], "page_size": query["page_size"],
+                "total": total}
