@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from shared.events import measurement as measurement_events
 from shared.events import notifications as notification_events
 from shared.events import projects as project_events
+from shared.events import training as training_events
 from shared.events.envelope import EnvelopeSchema, new_envelope
 
 
@@ -83,6 +84,30 @@ CATALOGUE = (
               measurement_events.SubmissionOverdueData,
               "A participating practice has submitted nothing for a period some days after "
               "it ended; sent once."),
+    EventType("training.enrolled", 1, "training", training_events.EnrolledData,
+              "A person has a place on a training cohort (directly, or moved up from the "
+              "waiting list)."),
+    EventType("training.waitlisted", 1, "training", training_events.WaitlistedData,
+              "A cohort was full: the person is on its waiting list, first come first served."),
+    EventType("training.moved_up_from_waiting_list", 1, "training",
+              training_events.MovedUpFromWaitingListData,
+              "Someone withdrew and the first person waiting has the place; they are told."),
+    EventType("training.completed", 1, "training", training_events.CompletedData,
+              "A person met an offering's completion criteria (attendance share; for the "
+              "leaders' programme a live project)."),
+    EventType("training.level_awarded", 1, "training", training_events.LevelAwardedData,
+              "A capability level was awarded to a person, with its date and evidence."),
+    EventType("training.capability_gap_identified", 1, "training",
+              training_events.CapabilityGapIdentifiedData,
+              "A required level became overdue or lapsed, or a project lead lacks it as the "
+              "project leaves planning; raised once per gap."),
+    EventType("training.gap_closed", 1, "training", training_events.GapClosedData,
+              "A capability gap closed (the level is held, or the person left); once per gap."),
+    EventType("training.repeated_absence", 1, "training", training_events.RepeatedAbsenceData,
+              "A person was absent (not apologies) from repeated sessions of a cohort; for "
+              "their team's leaders. Once per enrolment."),
+    EventType("training.target_at_risk", 1, "training", training_events.TargetAtRiskData,
+              "A practice's coverage trend will miss the network's target by its date."),
     EventType("notification.sent", 1, "notifications", notification_events.NotificationSentData,
               "A notification reached a person by one channel (email, webhook or inbox); names "
               "the person by staff id and never by address."),
