@@ -143,12 +143,22 @@ def render_chart(
                          f"{outside[0].isoformat()}")
     notes = _clip_annotations(analysis.points, _check_annotations(annotations))
 
+    fig, canvas = new_figure(fmt)
+    ax = fig.add_subplot()
+    _draw(fig, ax, analysis, title=str(title), unit=unit, target=target, notes=notes)
+    return figure_bytes(canvas, fmt)
+
+
+def new_figure(fmt: str):
+    """A house-style figure and its canvas for ``fmt`` (1000 x 500 pixels)."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     fig.get_layout_engine().set(w_pad=0.1, h_pad=0.1)  # inches
     canvas = FigureCanvasSVG(fig) if fmt == "svg" else FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    _draw(fig, ax, analysis, title=str(title), unit=unit, target=target, notes=notes)
+    return fig, canvas
 
+
+def figure_bytes(canvas, fmt: str) -> bytes:
+    """The figure's bytes: SVG deterministic for the same input, with real text."""
     buf = io.BytesIO()
     if fmt == "svg":
         with _SAVE_LOCK, matplotlib.rc_context(
@@ -158,6 +168,26 @@ def render_chart(
     else:
         canvas.print_figure(buf, format="png", dpi=DPI)
     return buf.getvalue()
+
+
+def style_axes(ax, title: str, label: Optional[str]) -> None:
+    """Title, axis label, spines, grid and ticks as every house chart draws them."""
+    ax.set_title(
+        textwrap.fill(title, _TITLE_WIDTH, max_lines=2, placeholder=" …"),
+        loc="left",
+        fontsize=13,
+        fontweight="bold",
+        color=TEXT_COLOUR,
+        pad=12,
+        parse_math=False,  # user text: a "$" must not start mathtext
+        gid="title",
+    )
+    ax.set_ylabel(label or "", color=TEXT_COLOUR, parse_math=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#E8EDEE", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=9, colors="#425563")
 
 
 # --------------------------------------------------------------------------- #
@@ -217,22 +247,7 @@ def _draw(fig, ax, analysis, *, title, unit, target, notes) -> None:
     line_handles: list = []
     point_handles: list = []
 
-    ax.set_title(
-        textwrap.fill(title, _TITLE_WIDTH, max_lines=2, placeholder=" …"),
-        loc="left",
-        fontsize=13,
-        fontweight="bold",
-        color=TEXT_COLOUR,
-        pad=12,
-        parse_math=False,  # user text: a "$" must not start mathtext
-        gid="title",
-    )
-    ax.set_ylabel(unit or "", color=TEXT_COLOUR, parse_math=False)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.grid(axis="y", color="#E8EDEE", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.tick_params(labelsize=9, colors="#425563")
+    style_axes(ax, title, unit)
 
     has_values = any(p.value is not None for p in points)
     if points:
