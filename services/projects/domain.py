@@ -1,16 +1,16 @@
 """The rules of QI projects, PDSA cycles and huddle items, as plain Python on dicts.
 
 Every function takes the current state and a command, checks the rules, and returns the new
-document (or the update) together with the envelopes of the events it causes. No broker and no
-database here: the service stores the result and its events in one write (the outbox).
+document with the envelopes of the events it causes, or a ``shared.domain.Change`` that carries
+them. No broker, no database and no HTTP here: the service layer stores the result and its
+events in one write (the outbox), under the version guard of the change.
 """
-import uuid
 from datetime import date
 
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events.catalogue import make_event
+from shared import access
+from shared.domain import Change, ConflictError, EventSource, NotPermitted, RuleBroken, new_id
 
-SOURCE = "projects"
+SOURCE = EventSource("projects")
 
 # Forward along the Model for Improvement, one step back when a change did not hold,
 # and closing from anywhere; nothing leaves "closed".
@@ -27,35 +27,26 @@ HUDDLE_TRANSITIONS = {"open": ("escalated", "resolved"), "escalated": ("resolved
                       "resolved": ()}
 
 
-def new_id(prefix):
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def event(name, data, network_id, trace, practice_id=None):
-    return make_event(name, data, source=SOURCE, network_id=network_id, trace=trace,
-                      practice_id=practice_id)
-
-
 # --- registry -----------------------------------------------------------------------------
 
 def key_scope(principal, role, network_id, practice, network_exists):
     """Who may issue which key: (network_id, practice_id) the new key is bound to."""
+    if role in ("admin", "ops", "network_lead") and not principal.is_admin:
+        raise NotPermitted(f"this needs a key with role admin; yours is {principal.role}")
     if role in ("admin", "ops"):
-        principal.require_role("admin")
         return None, None
     if role == "network_lead":
-        principal.require_role("admin")
         if not network_id:
-            raise Unprocessable("a network_lead key needs its network",
+            raise RuleBroken("a network_lead key needs its network",
                                 {"network_id": ["required for role network_lead"]})
         if not network_exists:
-            raise Unprocessable("no such network", {"network_id": [f"{network_id} is unknown"]})
+            raise RuleBroken("no such network", {"network_id": [f"{network_id} is unknown"]})
         return network_id, None
     if practice is None:
-        raise Unprocessable("a practice key needs a registered practice",
+        raise RuleBroken("a practice key needs a registered practice",
                             {"practice_id": ["required for role practice and must exist"]})
-    if not principal.may_act_for_network(practice["network_id"]):
-        raise Forbidden("you may only issue keys for practices of your own network")
+    if not access.may_manage_network(principal, practice["network_id"]):
+        raise NotPermitted("you may only issue keys for practices of your own network")
     return practice["network_id"], practice["_id"]
 
 
@@ -63,7 +54,7 @@ def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace
     document = {"_id": key_id, "key_hash": key_hash, "role": role, "network_id": network_id,
                 "practice_id": practice_id, "label": label, "issued_at": now,
                 "revoked_at": None}
-    issued = event("apikey.issued", {"key_id": key_id, "key_hash": key_hash, "role": role,
+    issued = SOURCE.event("apikey.issued", {"key_id": key_id, "key_hash": key_hash, "role": role,
                                      "network_id": network_id, "practice_id": practice_id,
                                      "issued_at": now}, network_id, trace, practice_id)
     return document, [issued]
@@ -71,10 +62,10 @@ def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace
 
 def revoke_key(key, now, trace):
     if key.get("revoked_at") is not None:
-        raise Conflict("the key is already revoked", {"key_id": ["already revoked"]})
-    revoked = event("apikey.revoked", {"key_id": key["_id"], "revoked_at": now},
-                    key.get("network_id"), trace, key.get("practice_id"))
-    return {"$set": {"revoked_at": now}}, [revoked]
+        raise ConflictError("the key is already revoked", {"key_id": ["already revoked"]})
+    revoked = SOURCE.event("apikey.revoked", {"key_id": key["_id"], "revoked_at": now},
+                           key.get("network_id"), trace, key.get("practice_id"))
+    return Change(key, set={"revoked_at": now}, events=[revoked])
 
 
 # --- projects -----------------------------------------------------------------------------
@@ -89,22 +80,22 @@ def check_project_creation(principal, command, practices):
     network_id = command["network_id"]
     missing = [p for p in command["practice_ids"] if p not in practices]
     if missing:
-        raise Unprocessable("unknown practices", {"practice_ids": [f"{p} is not registered"
-                                                                    for p in missing]})
+        raise RuleBroken("unknown practices", {"practice_ids": [f"{p} is not registered"
+                                                                 for p in missing]})
     outside = [p for p in command["practice_ids"] if practices[p]["network_id"] != network_id]
     if outside:
-        raise Unprocessable("practices of another network",
-                            {"practice_ids": [f"{p} is not in network {network_id}"
-                                              for p in outside]})
+        raise RuleBroken("practices of another network",
+                         {"practice_ids": [f"{p} is not in network {network_id}"
+                                           for p in outside]})
     if command["scope"] == "practice" and len(command["practice_ids"]) != 1:
-        raise Unprocessable("a practice project has exactly one practice",
-                            {"practice_ids": ["give exactly one practice for scope practice"]})
+        raise RuleBroken("a practice project has exactly one practice",
+                         {"practice_ids": ["give exactly one practice for scope practice"]})
     if principal.role == "practice":
         if command["scope"] != "practice" or command["practice_ids"] != [principal.practice_id]:
-            raise Forbidden("a practice key may create projects of its own practice only; "
-                            "network projects are created by the network lead")
-    elif not principal.may_act_for_network(network_id):
-        raise Forbidden("you may only create projects in your own network")
+            raise NotPermitted("a practice key may create projects of its own practice only; "
+                               "network projects are created by the network lead")
+    elif not access.may_manage_network(principal, network_id):
+        raise NotPermitted("you may only create projects in your own network")
 
 
 def create_project(command, now, trace):
@@ -121,91 +112,67 @@ def create_project(command, now, trace):
     for idea in command.get("change_ideas", []):
         document["change_ideas"].append({"change_idea_id": new_id("idea"), "description": idea})
     owner = project_owner_practice(document)
-    events = [event("project.created", {
+    events = [SOURCE.event("project.created", {
         "project_id": project_id, "title": document["title"], "scope": document["scope"],
         "stage": "idea", "aim": command["aim"], "practice_ids": practice_ids},
         document["network_id"], trace, owner)]
-    events += [event("project.practice_joined", {"project_id": project_id, "practice_id": p},
-                     document["network_id"], trace, p) for p in practice_ids]
-    members = []
+    events += [SOURCE.event("project.practice_joined", {"project_id": project_id,
+                                                        "practice_id": p},
+                            document["network_id"], trace, p) for p in practice_ids]
     for member in command.get("members", []):
-        update, member_events = add_member(document, {"members": members}, member, now, trace)
-        members.append(update["$push"]["members"])
-        events += member_events
-    document["members"] = members
+        added = add_member(document, member, now, trace)
+        document["members"] = document["members"] + added.append["members"]
+        events += added.events
     return document, events
-
-
-def check_project_write(principal, project, practice_id=None):
-    """May ``principal`` change ``project`` (for ``practice_id``, when the change is one
-    practice's)? Unknown to them → 404; visible but not theirs to change → 403."""
-    check_project_visible(principal, project)
-    if principal.may_act_for_network(project["network_id"]):
-        return
-    if project["scope"] == "network" and practice_id is None:
-        raise Forbidden("only the network lead may change a network project")
-    if practice_id is not None and practice_id != principal.practice_id:
-        raise Forbidden("a practice key acts for its own practice only")
-
-
-def check_project_visible(principal, project):
-    if principal.may_act_for_network(project["network_id"]):
-        return
-    if principal.role == "practice" and principal.practice_id in project["practice_ids"]:
-        return
-    raise NotFound("no such project", {"project_id": ["not found"]})
 
 
 def change_stage(project, to_stage, reason, now, trace):
     from_stage = project["stage"]
     if to_stage not in STAGE_TRANSITIONS[from_stage]:
         allowed = ", ".join(STAGE_TRANSITIONS[from_stage]) or "none (the project is closed)"
-        raise Conflict(f"a project cannot move from {from_stage} to {to_stage}",
-                       {"stage": [f"from {from_stage} the next stage may be: {allowed}"]})
-    update = {"$set": {"stage": to_stage, "updated_at": now},
-              "$push": {"stage_history": {"from_stage": from_stage, "to_stage": to_stage,
-                                          "at": now, "reason": reason}}}
-    changed = event("project.stage_changed", {"project_id": project["_id"],
-                                              "from_stage": from_stage, "to_stage": to_stage,
-                                              "reason": reason},
-                    project["network_id"], trace, project_owner_practice(project))
-    return update, [changed]
+        raise ConflictError(f"a project cannot move from {from_stage} to {to_stage}",
+                            {"stage": [f"from {from_stage} the next stage may be: {allowed}"]})
+    changed = SOURCE.event("project.stage_changed", {
+        "project_id": project["_id"], "from_stage": from_stage, "to_stage": to_stage,
+        "reason": reason}, project["network_id"], trace, project_owner_practice(project))
+    return Change(project, set={"stage": to_stage, "updated_at": now},
+                  append={"stage_history": [{"from_stage": from_stage, "to_stage": to_stage,
+                                             "at": now, "reason": reason}]},
+                  events=[changed])
 
 
 def join_practice(project, practice, now, trace):
     if project["scope"] != "network":
-        raise Conflict("only network projects take more practices",
-                       {"practice_id": ["this project has scope practice"]})
+        raise ConflictError("only network projects take more practices",
+                            {"practice_id": ["this project has scope practice"]})
     if practice["_id"] in project["practice_ids"]:
-        raise Conflict("the practice already takes part",
-                       {"practice_id": [f"{practice['_id']} already takes part"]})
+        raise ConflictError("the practice already takes part",
+                            {"practice_id": [f"{practice['_id']} already takes part"]})
     if practice["network_id"] != project["network_id"]:
-        raise Unprocessable("the practice is in another network",
-                            {"practice_id": [f"{practice['_id']} is not in this network"]})
-    update = {"$push": {"practice_ids": practice["_id"]}, "$set": {"updated_at": now}}
-    joined = event("project.practice_joined", {"project_id": project["_id"],
-                                               "practice_id": practice["_id"]},
-                   project["network_id"], trace, practice["_id"])
-    return update, [joined]
+        raise RuleBroken("the practice is in another network",
+                         {"practice_id": [f"{practice['_id']} is not in this network"]})
+    joined = SOURCE.event("project.practice_joined", {"project_id": project["_id"],
+                                                      "practice_id": practice["_id"]},
+                          project["network_id"], trace, practice["_id"])
+    return Change(project, set={"updated_at": now}, append={"practice_ids": [practice["_id"]]},
+                  events=[joined])
 
 
-def add_member(project, current, member, now, trace):
-    """``current``: the project's state as far as members go (``{"members": [...]}``)."""
+def add_member(project, member, now, trace):
     practice_id = member.get("practice_id")
     if practice_id is not None and practice_id not in project["practice_ids"]:
-        raise Unprocessable("the member's practice does not take part in the project",
-                            {"practice_id": [f"{practice_id} does not take part"]})
+        raise RuleBroken("the member's practice does not take part in the project",
+                         {"practice_id": [f"{practice_id} does not take part"]})
     if any(m["staff_id"] == member["staff_id"] and m["role"] == member["role"]
-           for m in current["members"]):
-        raise Conflict("this staff member already has this role in the project",
-                       {"staff_id": [f"{member['staff_id']} is already {member['role']}"]})
+           for m in project["members"]):
+        raise ConflictError("this staff member already has this role in the project",
+                            {"staff_id": [f"{member['staff_id']} is already {member['role']}"]})
     entry = {"staff_id": member["staff_id"], "role": member["role"],
              "practice_id": practice_id, "added_at": now}
-    added = event("project.member_added", {"project_id": project["_id"],
-                                           "staff_id": member["staff_id"],
-                                           "role": member["role"], "practice_id": practice_id},
-                  project["network_id"], trace, practice_id)
-    return {"$push": {"members": entry}, "$set": {"updated_at": now}}, [added]
+    added = SOURCE.event("project.member_added", {
+        "project_id": project["_id"], "staff_id": member["staff_id"], "role": member["role"],
+        "practice_id": practice_id}, project["network_id"], trace, practice_id)
+    return Change(project, set={"updated_at": now}, append={"members": [entry]}, events=[added])
 
 
 def lived_experience_partners(project):
@@ -219,13 +186,21 @@ def pdsa_flags(cycle):
     return ["no_prediction"] if not (cycle.get("prediction") or "").strip() else []
 
 
+def cycle_practice(project, practice_id):
+    """The practice a new cycle is run by: ``practice_id`` (the one the caller acts for), else
+    the owner of a practice project (None: the network's)."""
+    if project["scope"] == "practice":
+        practice_id = practice_id or project_owner_practice(project)
+    return practice_id
+
+
 def start_cycle(project, command, practice_id, now, trace):
     if project["stage"] == "closed":
-        raise Conflict("the project is closed", {"project_id": ["closed projects take no "
-                                                                "new PDSA cycles"]})
+        raise ConflictError("the project is closed", {"project_id": ["closed projects take no "
+                                                                     "new PDSA cycles"]})
     if practice_id is not None and practice_id not in project["practice_ids"]:
-        raise Unprocessable("the practice does not take part in the project",
-                            {"practice_id": [f"{practice_id} does not take part"]})
+        raise RuleBroken("the practice does not take part in the project",
+                         {"practice_id": [f"{practice_id} does not take part"]})
     started_on = command.get("started_on") or now.date()
     cycle = {
         "_id": new_id("pdsa"), "project_id": project["_id"], "network_id": project["network_id"],
@@ -236,7 +211,7 @@ def start_cycle(project, command, practice_id, now, trace):
         "status": "running", "created_at": now, "updated_at": now,
     }
     cycle["flags"] = pdsa_flags(cycle)
-    started = event("pdsa.cycle_started", {
+    started = SOURCE.event("pdsa.cycle_started", {
         "cycle_id": cycle["_id"], "project_id": project["_id"],
         "change_idea": cycle["change_idea"], "started_on": started_on,
         "has_prediction": not cycle["flags"]}, project["network_id"], trace, practice_id)
@@ -246,34 +221,34 @@ def start_cycle(project, command, practice_id, now, trace):
 def update_cycle(cycle, changes, now, trace):
     """Record do/study notes; an ``act`` decision completes the cycle (needs study notes)."""
     if cycle["status"] == "completed":
-        raise Conflict("the PDSA cycle is completed", {"act": ["a completed cycle is final; "
-                                                               "start a new cycle to adapt"]})
+        raise ConflictError("the PDSA cycle is completed", {"act": [
+            "a completed cycle is final; start a new cycle to adapt"]})
     merged = {**cycle, **{k: v for k, v in changes.items() if k != "completed_on"}}
     started_on = date.fromisoformat(cycle["started_on"])
     fields_set = {k: v for k, v in changes.items() if k != "completed_on"}
     events = []
     if changes.get("act"):
         if not (merged.get("study_notes") or "").strip():
-            raise Unprocessable("study before you act", {"study_notes": [
+            raise RuleBroken("study before you act", {"study_notes": [
                 "required to complete a cycle: what did you learn against the prediction?"]})
         completed_on = changes.get("completed_on") or now.date()
         if completed_on < started_on:
-            raise Unprocessable("a cycle cannot end before it starts",
-                                {"completed_on": [f"must be on or after {started_on}"]})
+            raise RuleBroken("a cycle cannot end before it starts",
+                             {"completed_on": [f"must be on or after {started_on}"]})
         fields_set.update(status="completed", completed_on=completed_on.isoformat())
         merged.update(fields_set)
-        events.append(event("pdsa.cycle_completed", {
+        events.append(SOURCE.event("pdsa.cycle_completed", {
             "cycle_id": cycle["_id"], "project_id": cycle["project_id"],
             "change_idea": merged["change_idea"], "started_on": started_on,
             "completed_on": completed_on, "act": changes["act"],
             "has_prediction": not pdsa_flags(merged)},
             cycle["network_id"], trace, cycle.get("practice_id")))
     elif "completed_on" in changes:
-        raise Unprocessable("a cycle completes with its act decision",
-                            {"act": ["required when completed_on is given"]})
+        raise RuleBroken("a cycle completes with its act decision",
+                         {"act": ["required when completed_on is given"]})
     fields_set["flags"] = pdsa_flags(merged)
     fields_set["updated_at"] = now
-    return {"$set": fields_set}, events
+    return Change(cycle, set=fields_set, events=events)
 
 
 # --- huddle board -------------------------------------------------------------------------
@@ -286,37 +261,36 @@ def raise_item(command, network_id, now, trace):
         "escalated_to": None, "escalated_at": None, "resolved_at": None, "resolution": None,
         "time_to_unblock_seconds": None,
     }
-    raised = event("huddle.item_raised", {"item_id": item["_id"], "team": item["team"],
-                                          "raised_by": item["raised_by"], "raised_at": now},
-                   network_id, trace, item["practice_id"])
+    raised = SOURCE.event("huddle.item_raised", {"item_id": item["_id"], "team": item["team"],
+                                                 "raised_by": item["raised_by"],
+                                                 "raised_at": now},
+                          network_id, trace, item["practice_id"])
     return item, [raised]
 
 
 def _move_item(item, to_status):
     if to_status not in HUDDLE_TRANSITIONS[item["status"]]:
-        raise Conflict(f"a huddle item cannot go from {item['status']} to {to_status}",
-                       {"status": [f"the item is {item['status']}"]})
+        raise ConflictError(f"a huddle item cannot go from {item['status']} to {to_status}",
+                            {"status": [f"the item is {item['status']}"]})
 
 
 def escalate_item(item, escalated_to, now, trace):
     _move_item(item, "escalated")
-    update = {"$set": {"status": "escalated", "escalated_to": escalated_to,
-                       "escalated_at": now}}
-    escalated = event("huddle.item_escalated", {"item_id": item["_id"], "team": item["team"],
-                                                "escalated_to": escalated_to,
-                                                "escalated_at": now},
-                      item["network_id"], trace, item["practice_id"])
-    return update, [escalated]
+    escalated = SOURCE.event("huddle.item_escalated", {
+        "item_id": item["_id"], "team": item["team"], "escalated_to": escalated_to,
+        "escalated_at": now}, item["network_id"], trace, item["practice_id"])
+    return Change(item, set={"status": "escalated", "escalated_to": escalated_to,
+                             "escalated_at": now}, events=[escalated])
 
 
 def resolve_item(item, resolution, now, trace):
     _move_item(item, "resolved")
     time_to_unblock = (now - item["raised_at"]).total_seconds()
-    update = {"$set": {"status": "resolved", "resolution": resolution, "resolved_at": now,
-                       "time_to_unblock_seconds": time_to_unblock}}
-    resolved = event("huddle.item_resolved", {
+    resolved = SOURCE.event("huddle.item_resolved", {
         "item_id": item["_id"], "team": item["team"], "resolved_at": now,
         "was_escalated": item["status"] == "escalated",
         "time_to_unblock_seconds": time_to_unblock}, item["network_id"], trace,
         item["practice_id"])
-    return update, [resolved]
+    return Change(item, set={"status": "resolved", "resolution": resolution,
+                             "resolved_at": now, "time_to_unblock_seconds": time_to_unblock},
+                  events=[resolved])

@@ -1,5 +1,5 @@
 """Storage of the projects service: registry, projects, PDSA cycles, huddle items."""
-from shared.auth import API_KEYS, ApiKeyStore
+from shared.auth import API_KEYS
 from shared.repository import AggregateRepository
 
 NETWORKS = "networks"
@@ -16,7 +16,7 @@ class ProjectsRepository(AggregateRepository):
 
     @staticmethod
     def ensure_indexes(database):
-        ApiKeyStore.ensure_indexes(database)
+        # api_keys has its indexes from shared.auth.ApiKeyAuth, as in every service.
         database[PRACTICES].create_index([("network_id", 1)])
         database[PROJECTS].create_index([("network_id", 1), ("stage", 1)])
         database[PROJECTS].create_index([("practice_ids", 1)])

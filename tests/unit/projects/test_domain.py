@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.projects import domain
+from shared import access
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
 
@@ -52,9 +53,10 @@ def test_create_project_emits_created_then_joined_per_practice_with_valid_envelo
     ("implementing", "sustaining"), ("sustaining", "closed"), ("testing", "planning"),
     ("implementing", "testing"), ("idea", "closed")])
 def test_sensible_stage_transitions_are_allowed(from_stage, to_stage):
-    update, events = domain.change_stage(project(stage=from_stage) | {"stage": from_stage},
-                                         to_stage, None, NOW, TRACE)
-    assert update["$set"]["stage"] == to_stage
+    change = domain.change_stage(project(stage=from_stage) | {"stage": from_stage},
+                                 to_stage, None, NOW, TRACE)
+    events = change.events
+    assert change.set["stage"] == to_stage
     assert events[0]["data"] == {"project_id": events[0]["data"]["project_id"],
                                  "from_stage": from_stage, "to_stage": to_stage, "reason": None}
 
@@ -63,7 +65,7 @@ def test_sensible_stage_transitions_are_allowed(from_stage, to_stage):
     ("idea", "testing"), ("idea", "sustaining"), ("planning", "implementing"),
     ("closed", "idea"), ("closed", "planning"), ("sustaining", "idea"), ("idea", "idea")])
 def test_other_stage_transitions_conflict(from_stage, to_stage):
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(ConflictError) as refused:
         domain.change_stage(project() | {"stage": from_stage}, to_stage, None, NOW, TRACE)
     assert "stage" in refused.value.fields
 
@@ -72,56 +74,57 @@ def test_project_creation_rules():
     domain.check_project_creation(LEAD, command(), PRACTICES)
     domain.check_project_creation(PRACTICE, command(scope="practice", practice_ids=["F84001"]),
                                   {"F84001": PRACTICES["F84001"]})
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         domain.check_project_creation(PRACTICE, command(), PRACTICES)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         domain.check_project_creation(PRACTICE, command(scope="practice",
                                                         practice_ids=["F84002"]),
                                       {"F84002": PRACTICES["F84002"]})
-    with pytest.raises(Unprocessable) as unknown:
+    with pytest.raises(RuleBroken) as unknown:
         domain.check_project_creation(LEAD, command(practice_ids=["F84009"]), {})
     assert "practice_ids" in unknown.value.fields
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.check_project_creation(LEAD, command(practice_ids=["Y00001"]),
                                       {"Y00001": PRACTICES["Y00001"]})
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.check_project_creation(LEAD, command(scope="practice"), PRACTICES)
 
 
 def test_visibility_and_write_rules():
     network_project = project()
-    domain.check_project_visible(PRACTICE, network_project)
-    domain.check_project_write(LEAD, network_project)
-    with pytest.raises(Forbidden):
-        domain.check_project_write(PRACTICE, network_project)
-    domain.check_project_write(PRACTICE, network_project, "F84001")
-    with pytest.raises(Forbidden):
-        domain.check_project_write(PRACTICE, network_project, "F84002")
+    access.check_project_visible(PRACTICE, network_project)
+    access.check_project_write(LEAD, network_project)
+    with pytest.raises(NotPermitted):
+        access.check_project_write(PRACTICE, network_project)
+    access.check_project_write(PRACTICE, network_project, "F84001")
+    with pytest.raises(NotPermitted):
+        access.check_project_write(PRACTICE, network_project, "F84002")
     solo = project(scope="practice", practice_ids=["F84001"])
-    with pytest.raises(NotFound):
-        domain.check_project_visible(OTHER_PRACTICE, solo)
-    with pytest.raises(NotFound):
-        domain.check_project_visible(Principal("k9", "network_lead", "south-pcn"), solo)
+    with pytest.raises(NotFoundError):
+        access.check_project_visible(OTHER_PRACTICE, solo)
+    with pytest.raises(NotFoundError):
+        access.check_project_visible(Principal("k9", "network_lead", "south-pcn"), solo)
 
 
 def test_members_must_belong_to_a_participating_practice_and_not_repeat():
     document = project()
     member = {"staff_id": "gp-1", "role": "member", "practice_id": "F84001"}
-    update, events = domain.add_member(document, document, member, NOW, TRACE)
+    change = domain.add_member(document, member, NOW, TRACE)
+    events = change.events
     assert events[0]["event_type"] == "project.member_added"
-    with pytest.raises(Conflict):
-        domain.add_member(document, {"members": [update["$push"]["members"]]}, member, NOW, TRACE)
-    with pytest.raises(Unprocessable):
-        domain.add_member(document, document, {**member, "practice_id": "Y00001"}, NOW, TRACE)
+    with pytest.raises(ConflictError):
+        domain.add_member(change.applied(), member, NOW, TRACE)
+    with pytest.raises(RuleBroken):
+        domain.add_member(document, {**member, "practice_id": "Y00001"}, NOW, TRACE)
 
 
 def test_only_network_projects_take_more_practices():
     solo = project(scope="practice", practice_ids=["F84001"])
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.join_practice(solo, PRACTICES["F84002"], NOW, TRACE)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.join_practice(project(), PRACTICES["F84001"], NOW, TRACE)
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.join_practice(project(practice_ids=["F84001"]), PRACTICES["Y00001"], NOW, TRACE)
 
 
@@ -130,25 +133,26 @@ def test_pdsa_cycle_flags_missing_prediction_and_needs_study_before_act():
                                                    "prediction": "  "}, "F84001", NOW, TRACE)
     assert cycle["flags"] == ["no_prediction"]
     assert events[0]["data"]["has_prediction"] is False
-    with pytest.raises(Unprocessable) as refused:
+    with pytest.raises(RuleBroken) as refused:
         domain.update_cycle(cycle, {"act": "adopt"}, NOW, TRACE)
     assert "study_notes" in refused.value.fields
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.update_cycle(cycle, {"completed_on": date(2026, 11, 3)}, NOW, TRACE)
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.update_cycle(cycle, {"act": "adopt", "study_notes": "s",
                                     "completed_on": date(2026, 1, 1)}, NOW, TRACE)
-    update, events = domain.update_cycle(cycle, {"study_notes": "s", "prediction": "p",
-                                                 "act": "abandon"}, NOW, TRACE)
-    assert update["$set"]["status"] == "completed" and update["$set"]["flags"] == []
+    change = domain.update_cycle(cycle, {"study_notes": "s", "prediction": "p",
+                                         "act": "abandon"}, NOW, TRACE)
+    events = change.events
+    assert change.set["status"] == "completed" and change.set["flags"] == []
     assert events[0]["event_type"] == "pdsa.cycle_completed"
     assert events[0]["data"]["act"] == "abandon" and events[0]["data"]["has_prediction"] is True
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.update_cycle(cycle | {"status": "completed"}, {"do_notes": "x"}, NOW, TRACE)
 
 
 def test_closed_projects_take_no_cycles():
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.start_cycle(project() | {"stage": "closed"}, {"change_idea": "c", "plan": "p"},
                            None, NOW, TRACE)
 
@@ -157,15 +161,16 @@ def test_huddle_item_lifecycle_and_time_to_unblock():
     item, events = domain.raise_item({"practice_id": "F84001", "team": "t", "description": "d",
                                       "raised_by": "n-1"}, "north-pcn", NOW, TRACE)
     assert events[0]["event_type"] == "huddle.item_raised"
-    update, events = domain.escalate_item(item, "pm-1", NOW + timedelta(hours=1), TRACE)
-    escalated = item | update["$set"]
-    with pytest.raises(Conflict):
+    change = domain.escalate_item(item, "pm-1", NOW + timedelta(hours=1), TRACE)
+    escalated = item | change.set
+    with pytest.raises(ConflictError):
         domain.escalate_item(escalated, "pm-2", NOW, TRACE)
-    update, events = domain.resolve_item(escalated, "fixed", NOW + timedelta(hours=3), TRACE)
-    assert update["$set"]["time_to_unblock_seconds"] == 3 * 3600
+    change = domain.resolve_item(escalated, "fixed", NOW + timedelta(hours=3), TRACE)
+    events = change.events
+    assert change.set["time_to_unblock_seconds"] == 3 * 3600
     assert events[0]["data"]["was_escalated"] is True
-    with pytest.raises(Conflict):
-        domain.resolve_item(escalated | update["$set"], "again", NOW, TRACE)
+    with pytest.raises(ConflictError):
+        domain.resolve_item(escalated | change.set, "again", NOW, TRACE)
 
 
 def test_who_may_issue_which_key():
@@ -173,14 +178,14 @@ def test_who_may_issue_which_key():
     assert domain.key_scope(ADMIN, "network_lead", "north-pcn", None, True) == ("north-pcn", None)
     assert domain.key_scope(LEAD, "practice", None, PRACTICES["F84001"], False) == (
         "north-pcn", "F84001")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         domain.key_scope(LEAD, "practice", None, PRACTICES["Y00001"], False)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         domain.key_scope(LEAD, "network_lead", "north-pcn", None, True)
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.key_scope(ADMIN, "network_lead", "nowhere", None, False)
-    with pytest.raises(Unprocessable):
+    with pytest.raises(RuleBroken):
         domain.key_scope(ADMIN, "practice", None, None, False)
     key, events = domain.issue_key("abc", "0" * 64, "ops", None, None, None, NOW, TRACE)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.revoke_key(key | {"revoked_at": NOW}, NOW, TRACE)
