@@ -5,9 +5,11 @@ from shared.events.projects import (
     ACT_DECISIONS, KEY_ROLES, MEMBER_ROLES, PROJECT_SCOPES, PROJECT_STAGES,
 )
 from shared.validation import Strict, bounded_date, free_text, ods_code, staff_id
+from shared.web import PageQuery
+
+from services.projects.domain import lived_experience_partners
 
 AIM_YEARS_AHEAD = 10  # an aim may look further ahead than a PDSA cycle
-from shared.web import PageQuery
 
 
 # --- registry -----------------------------------------------------------------------------
@@ -115,15 +117,12 @@ class ProjectOut(Schema):
     scope = fields.String()
     practice_ids = fields.List(fields.String())
     members = fields.List(fields.Nested(MemberOut))
-    lived_experience_partners = fields.Method("count_partners")
+    lived_experience_partners = fields.Function(lived_experience_partners)
     change_ideas = fields.List(fields.Nested(ChangeIdeaOut))
     stage = fields.String()
     stage_history = fields.List(fields.Nested(StageChangeOut))
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
-
-    def count_partners(self, project):
-        return sum(1 for m in project["members"] if m["role"] == "lived_experience_partner")
 
 
 class ProjectQuery(PageQuery):
