@@ -127,6 +127,10 @@ def check_requirement(requirement, index):
                          {f"{where}.anchor": ["use project_leaves_planning"]})
 
 
+def _same_terms(old, new):
+    return old is not None and all(old.get(k) == new.get(k) for k in new)
+
+
 def change_framework(framework, command, principal, now):
     """A network lead's change to requirements, refresh periods or targets: it applies from
     ``now`` on and is kept with who and when. Returns the :class:`Change`."""
@@ -139,8 +143,11 @@ def change_framework(framework, command, principal, now):
                              {"requirements": ["requirement_id repeated"]})
         for index, requirement in enumerate(command["requirements"]):
             check_requirement(requirement, index)
-        changed["requirements"] = [{**r, "effective_from": day(now)}
-                                   for r in command["requirements"]]
+        # A requirement left as it was keeps its date; a new or changed one starts now.
+        before = {r["requirement_id"]: r for r in framework["requirements"]}
+        changed["requirements"] = [
+            before[r["requirement_id"]] if _same_terms(before.get(r["requirement_id"]), r)
+            else {**r, "effective_from": day(now)} for r in command["requirements"]]
     if command.get("refresh_days") is not None:
         changed["refresh_days"] = dict(command["refresh_days"])
     if command.get("targets") is not None:
@@ -218,9 +225,9 @@ def _obligation(key, requirement_id, level, due_on, reason, project_id=None):
 
 
 def derive_obligations(staff, framework, now):
-    """The person's obligations under the framework, keeping those already open, met or
-    raised; new ones (a requirement added, a role changed) count from ``now`` at the earliest
-    so nobody is overdue for a time before the rule applied to them."""
+    """The person's obligations under the framework: gaps raised and obligations met stay
+    as they are; pending ones take the current terms, due no earlier than the day their
+    requirement took effect, so nobody is overdue for a time before a rule applied."""
     today = day(now)
     kept = {o["obligation_id"]: o for o in staff.get("obligations") or ()}
     result = []
@@ -229,8 +236,7 @@ def derive_obligations(staff, framework, now):
             continue
         key = obligation_id(requirement["requirement_id"])
         due_on = add_days(staff["started_on"], requirement["within_days"])
-        if requirement.get("effective_from") and due_on < requirement["effective_from"] \
-                and key not in kept:
+        if requirement.get("effective_from") and due_on < requirement["effective_from"]:
             due_on = requirement["effective_from"]
         current = kept.pop(key, None)
         if current and current["state"] in ("gap", "met"):

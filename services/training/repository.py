@@ -49,7 +49,7 @@ class TrainingRepository(AggregateRepository):
     def save_framework(self, framework, change):
         if self.database[FRAMEWORKS].find_one({"_id": framework["_id"]}, {"_id": 1}) is None:
             try:
-                self.database[FRAMEWORKS].insert_one({**framework, "version": None})
+                self.database[FRAMEWORKS].insert_one(framework)
             except DuplicateKeyError:
                 pass  # a concurrent first change: the version guard below decides
         return self.apply(FRAMEWORKS, change)
