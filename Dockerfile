@@ -2,7 +2,7 @@
 #
 # One image for every PCN service. The service to run is chosen by the
 # command, e.g.
-#   nameko run --config services/projects/config.yaml \
+#   nameko run --config services/config.yaml \
 #       services.projects.service:ProjectsService
 # (see docker-compose.yml and k8s/base/).
 FROM python:3.11-slim
@@ -30,7 +30,7 @@ RUN pip install -c constraints.txt . \
     && chown -R root:root /app \
     && chmod -R a+rX,go-w /app
 
-# `nameko run` reads services/<name>/config.yaml relative to /app.
+# `nameko run` reads services/config.yaml relative to /app.
 USER ${APP_UID}:${APP_GID}
 
 # Documentation only: projects uses 8001, measurement 8002.

@@ -22,9 +22,12 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services import registry  # noqa: E402
+
 ADMIN_KEY = f"bench-admin-{uuid.uuid4().hex}"
 PORTS = {"projects": 18001, "measurement": 18002}
-CLASSES = {"projects": "ProjectsService", "measurement": "MeasurementService"}
 
 
 class Api:
@@ -47,8 +50,7 @@ def start_services(amqp_uri, run):
                "PCN_ADMIN_KEY": ADMIN_KEY, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
                "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
         processes.append(subprocess.Popen(
-            [nameko, "run", "--config", f"services/{name}/config.yaml",
-             f"services.{name}.service:{CLASSES[name]}"], cwd=ROOT, env=env,
+            [nameko, *registry.by_name(name).command[1:]], cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=open(f"/tmp/bench-{name}.log", "w")))
     for port in PORTS.values():
         wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).ok, 60,

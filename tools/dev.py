@@ -1,8 +1,8 @@
 """Run services as local processes against the local RabbitMQ: ``python -m tools.dev [NAME ...]``.
 
-Each service is ``nameko run`` with its config file and its port; with no names, every service
-that exists in this checkout. Ctrl-C stops them all. ``tools.demo`` uses the same functions to
-start what it needs when nothing answers.
+Each service is ``nameko run`` with the shared config and its port from services/registry.py;
+with no names, every registered service that exists in this checkout. Ctrl-C stops them all.
+``tools.demo`` uses the same functions to start what it needs when nothing answers.
 """
 import os
 import pathlib
@@ -13,26 +13,18 @@ import time
 
 import requests
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from services import registry
 
-# The one list of services: name -> (nameko service class, HTTP port). A service slots in once
-# services/<name>/service.py exists.
-SERVICES = {
-    "projects": ("services.projects.service:ProjectsService", 8001),
-    "measurement": ("services.measurement.service:MeasurementService", 8002),
-    "training": ("services.training.service:TrainingService", 8003),
-    "notifications": ("services.notifications.service:NotificationsService", 8004),
-}
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def existing_services():
-    """Names of the services whose code is in this checkout, in SERVICES order."""
-    return [name for name in SERVICES
-            if (REPO_ROOT / "services" / name / "service.py").exists()]
+    """Names of the registered services whose code is in this checkout, in registry order."""
+    return [service.name for service in registry.existing()]
 
 
 def base_url(name):
-    return f"http://127.0.0.1:{SERVICES[name][1]}"
+    return f"http://127.0.0.1:{registry.by_name(name).port}"
 
 
 def answers(name, path="/health", timeout=1.0):
@@ -49,14 +41,15 @@ def start(names, env=None, log_dir=None):
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     processes = {}
     for name in names:
-        target, port = SERVICES[name]
-        process_env = {**os.environ, **(env or {}), "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
+        service = registry.by_name(name)
+        process_env = {**os.environ, **(env or {}),
+                       "WEB_SERVER_ADDRESS": f"0.0.0.0:{service.port}"}
         output = None
         if log_dir is not None:
             output = open(pathlib.Path(log_dir) / f"{name}.log", "wb")
         print(f"starting {name} on {base_url(name)}", flush=True)
         processes[name] = subprocess.Popen(
-            [nameko, "run", "--config", f"services/{name}/config.yaml", target],
+            [nameko, *service.command[1:]],
             env=process_env, cwd=REPO_ROOT, stdout=output,
             stderr=subprocess.STDOUT if output is not None else None)
         if output is not None:

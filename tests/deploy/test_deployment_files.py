@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import dev
+from services import registry
 
 pytestmark = pytest.mark.deploy
 
@@ -39,11 +39,10 @@ INSTALL_HINTS = {
     "which is too old for these manifests",
 }
 
-# name: (HTTP port, nameko service class), from the one list (tools/dev.py's SERVICES) of the
+# name: (HTTP port, nameko service class), from the one list (services/registry.py) of the
 # services that exist in this checkout.
 PYTHON_SERVICES = {
-    name: (dev.SERVICES[name][1], dev.SERVICES[name][0].split(":")[1])
-    for name in dev.existing_services()
+    service.name: (service.port, service.class_name) for service in registry.existing()
 }
 
 SERVICE_ENV = (
@@ -88,7 +87,7 @@ def _nameko_command(name):
         "nameko",
         "run",
         "--config",
-        f"services/{name}/config.yaml",
+        "services/config.yaml",
         f"services.{name}.service:{cls}",
     ]
 
@@ -143,7 +142,7 @@ def test_compose_services():
         "rabbitmq", "mongo", "projects", "measurement", "prometheus", "grafana"
     }, sorted(services)
     assert set(PYTHON_SERVICES) <= set(services), sorted(services)
-    for name in set(dev.SERVICES) - set(PYTHON_SERVICES):
+    for name in {s.name for s in registry.SERVICES} - set(PYTHON_SERVICES):
         assert name not in services, f"{name} does not exist yet"
 
 

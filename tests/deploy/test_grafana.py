@@ -22,7 +22,7 @@ from nameko.testing.utils import find_free_port
 
 from tests.conftest import OPS_KEY
 from tests.helpers import ServiceClient
-from tools import dev
+from services import registry
 
 pytestmark = pytest.mark.deploy
 
@@ -207,11 +207,11 @@ def test_every_query_is_valid_promql(tmp_path):
 
 @pytest.fixture
 def service_metrics(container_factory, service_config):
-    """The /metrics text of every service in tools/dev.py's SERVICES, each started here."""
+    """The /metrics text of every registered service that exists, each started here."""
     texts = {}
-    for name in dev.existing_services():
-        target, _ = dev.SERVICES[name]
-        module, cls = target.split(":")
+    for service in registry.existing():
+        name = service.name
+        module, cls = service.target.split(":")
         address = f"127.0.0.1:{find_free_port()}"
         container = container_factory(getattr(importlib.import_module(module), cls),
                                       {**service_config, "WEB_SERVER_ADDRESS": address})
