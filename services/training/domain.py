@@ -803,6 +803,12 @@ def left_planning(from_stage, to_stage):
 
 # --- coverage --------------------------------------------------------------------------------
 
+def is_requirement_at(obligation, level):
+    """An obligation that requires ``level`` of the person (refreshers renew, not require)."""
+    return (obligation["level"] == level and obligation["state"] != "cancelled"
+            and obligation["reason"] != "lapsed")
+
+
 def coverage(staff_list, framework, now, scope):
     """The capability report for ``staff_list`` (the people of one practice, team or
     network): the pyramid of levels held against those required, the dosage targets over
@@ -817,11 +823,10 @@ def coverage(staff_list, framework, now, scope):
     pyramid = []
     for level in LEVELS[1:] + (BOARD_LEVEL,):
         holding = sum(1 for s in people if holds(s, level, today, refresh))
-        required = sum(1 for s in people if any(
-            o["level"] == level and o["state"] != "cancelled" for o in s["obligations"]))
-        required_met = sum(1 for s in people if any(
-            o["level"] == level and o["state"] != "cancelled" for o in s["obligations"])
-            and holds(s, level, today, refresh))
+        required_of = [s for s in people if any(is_requirement_at(o, level)
+                                                for o in s["obligations"])]
+        required = len(required_of)
+        required_met = sum(1 for s in required_of if holds(s, level, today, refresh))
         pyramid.append({"level": level, "holding": holding, "required": required,
                         "required_holding": required_met,
                         "share": round(holding / staff_count, 4) if staff_count else 0.0})

@@ -1,0 +1,87 @@
+"""The boundary schemas name each bad field; the report and its pyramid chart."""
+from datetime import date
+
+import pytest
+from marshmallow import ValidationError
+
+from services.training import commands, schemas
+from services.training.charts import render_pyramid
+from shared.domain import NotFoundError
+from shared.events.envelope import Trace
+from tests.unit.training.conftest import (ADMIN, LEAD, NETWORK, OTHER_LEAD, PRACTICES, at,
+                                          practice_key, register, staff_row)
+
+NOW = at(2026, 3, 2, 9)
+
+
+def errors(schema, payload):
+    with pytest.raises(ValidationError) as excinfo:
+        schema.load(payload)
+    return excinfo.value.messages
+
+
+@pytest.mark.parametrize("schema, payload, field", [
+    (schemas.AwardIn(), {"staff_id": "ab1", "level": "guru", "evidence": "x"}, "level"),
+    (schemas.AwardIn(), {"staff_id": "ab1", "level": "coach", "evidence": "943 476 5919"},
+     "evidence"),
+    (schemas.AssessmentIn(), {"assessed_level": "expert"}, "assessed_level"),
+    (schemas.AssessmentIn(), {"assessed_level": "coach",
+                              "training_need": {"offering_id": "o", "by": "2999-01-01"}},
+     "training_need"),
+    (schemas.AttendanceIn(), {"staff_id": "ab1", "status": "asleep"}, "status"),
+    (schemas.OfferingIn(), {"network_id": NETWORK, "kind": "lecture", "title": "t",
+                            "duration_hours": 1, "capacity": 5}, "kind"),
+    (schemas.OfferingIn(), {"network_id": NETWORK, "kind": "course", "title": "t",
+                            "duration_hours": 1, "capacity": 0}, "capacity"),
+    (schemas.CohortIn(), {"offering_id": "o", "session_dates": []}, "session_dates"),
+    (schemas.CohortIn(), {"offering_id": "o", "session_dates": ["1999-01-01"]},
+     "session_dates"),
+    (schemas.FrameworkChangeIn(), {"refresh_days": {"wizard": 365}}, "refresh_days"),
+    (schemas.FrameworkChangeIn(), {"requirements": [{
+        "requirement_id": "r1", "applies_to": "everyone", "level": "introduction",
+        "anchor": "start", "within_days": -1}]}, "requirements"),
+    (schemas.StaffIn(), {**staff_row("ab1"), "phone": "020 7946 0018"}, "phone"),
+    (schemas.StaffUpdateIn(), {"left_on": "tomorrow"}, "left_on"),
+    (schemas.ReportQuery(), {}, "practice_id"),
+    (schemas.ReportQuery(), {"network_id": NETWORK, "team": "admin"}, "practice_id"),
+    (schemas.ReportQuery(), {"network_id": NETWORK, "format": "gif"}, "format"),
+])
+def test_bad_input_names_its_field(schema, payload, field):
+    assert field in errors(schema, payload)
+
+
+def test_a_need_date_is_bounded_and_read_as_a_date():
+    loaded = schemas.AssessmentIn().load({"assessed_level": "coach", "training_need": {
+        "offering_id": "off_1", "by": "2026-06-01"}})
+    assert loaded["training_need"]["by"] == date(2026, 6, 1)
+
+
+def test_the_report_is_scoped_and_drawn(repository):
+    register(repository, NOW, staff_row("aa1", started_on="2025-01-01"),
+             staff_row("aa2", started_on="2025-01-01", team="clinical"),
+             staff_row("bb1", PRACTICES[1], started_on="2025-01-01", leader=True))
+    commands.award_level(repository, LEAD, {"staff_id": "aa1", "level": "foundations",
+                                            "evidence": "course"}, NOW, Trace())
+    report = commands.capability_report(repository, practice_key(PRACTICES[0]),
+                                        {"practice_id": PRACTICES[0]}, NOW)
+    assert report["staff"] == 2
+    assert [(r["level"], r["holding"]) for r in report["pyramid"]][:2] == [
+        ("introduction", 1), ("foundations", 1)]
+    team = commands.capability_report(repository, ADMIN, {"practice_id": PRACTICES[0],
+                                                          "team": "clinical"}, NOW)
+    assert team["staff"] == 1
+    network = commands.capability_report(repository, LEAD, {"network_id": NETWORK}, NOW)
+    assert network["staff"] == 3 and network["dosage"]["leaders_on_programme"]["leaders"] == 1
+    assert schemas.ReportOut().dump(network)["pyramid"][0]["level"] == "introduction"
+    for principal, query in [(practice_key(PRACTICES[0]), {"practice_id": PRACTICES[1]}),
+                             (practice_key(PRACTICES[0]), {"network_id": NETWORK}),
+                             (OTHER_LEAD, {"network_id": NETWORK}),
+                             (OTHER_LEAD, {"practice_id": PRACTICES[0]})]:
+        with pytest.raises(NotFoundError):
+            commands.capability_report(repository, principal, query, NOW)
+    svg = render_pyramid(network, "svg")
+    assert svg.startswith(b"<?xml") and b"Improvement leader" in svg
+    assert render_pyramid(network, "svg") == svg  # deterministic, as the SPC charts
+    assert render_pyramid(network, "png").startswith(b"\x89PNG")
+    with pytest.raises(ValueError):
+        render_pyramid(network, "gif")
