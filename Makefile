@@ -7,7 +7,7 @@ COMPOSE ?= docker compose
 PYTEST := $(BIN)/python -m pytest
 export PCN_ADMIN_KEY ?=
 
-# Empty: every service in tools/dev.py's SERVICES that exists; or e.g. SERVICES=projects.
+# Empty: every service of services/registry.py that exists; or e.g. SERVICES=projects.
 SERVICES ?=
 
 .PHONY: install up down demo dev test prepare-tests test-unit test-integration test-deploy bench docs

@@ -6,6 +6,7 @@ deploy tests. Plain data: importing it imports no service code and touches nothi
 ``python -m tools.new_service NAME PORT`` adds an entry; a service counts as deployed once its
 ``services/<name>/service.py`` exists, so a planned one can be listed before its code lands.
 """
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ SERVICES_DIR = Path(__file__).resolve().parent
 # directory of `nameko run` locally and in the image). A service's own settings sit in it with
 # an environment default; its port comes from WEB_SERVER_ADDRESS, which every launcher sets.
 CONFIG_PATH = "services/config.yaml"
+
+# A name is a Python package, a queue and exchange prefix and a host name in compose and
+# Kubernetes (a DNS label) at once: lower-case letters and digits.
+NAME = re.compile(r"[a-z][a-z0-9]{1,30}")
 
 
 @dataclass(frozen=True)
