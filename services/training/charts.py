@@ -1,6 +1,6 @@
 """The dosage pyramid of a capability report, drawn in the house style of the SPC charts:
-one horizontal bar per level from introduction at the base (the board track, apart, on top), people holding it in
-blue against those required (grey outline), widest at the base."""
+one horizontal bar per level from introduction at the base (the board track, apart, on
+top), the people holding it in blue against those required (dashed grey outline)."""
 from analytics.charts import (ANNOTATION_COLOUR, CONTENT_TYPES, POINT_COLOURS, TEXT_COLOUR,
                               figure_bytes, new_figure, style_axes)
 from analytics.spc import SPECIAL_CAUSE_IMPROVEMENT

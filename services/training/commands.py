@@ -10,8 +10,8 @@ answer 404, as if absent); network leads their network; admins everything.
 from marshmallow import ValidationError
 
 from services.training import domain, schemas
-from services.training.repository import COHORTS, FRAMEWORKS, OVERDUE_PASS, PRACTICE_TARGETS, \
-    PROJECTS, STAFF
+from services.training.repository import COHORTS, OVERDUE_PASS, PRACTICE_TARGETS, PROJECTS, \
+    STAFF
 from shared.domain import Change, ConflictError, NotFoundError, RuleBroken
 from shared.events.envelope import Trace
 

@@ -316,7 +316,8 @@ def check_import_rows(rows, principal, existing_ids):
                          {"rows": [f"{len(rows)} rows; split the file"]})
     problems, seen = {}, set()
     for index, row in enumerate(rows):
-        if not principal.may_act_for_practice(row["practice_id"], row["network_id"]):
+        if not (principal.may_act_for_practice(row["practice_id"], row["network_id"])
+                and principal.may_read_network(row["network_id"])):
             problems[f"rows.{index}.practice_id"] = [f"{row['practice_id']} is not yours"]
         elif row["staff_id"] in seen:
             problems[f"rows.{index}.staff_id"] = [f"{row['staff_id']} appears twice"]
@@ -488,7 +489,7 @@ def enrol(cohort, staff, now, trace):
     """Enrol while places remain; past capacity the person joins the waiting list (first
     come, first served) instead."""
     today = day(now)
-    if not is_active(staff, today) and not staff["started_on"] > today:
+    if staff.get("left_on") and staff["left_on"] <= today:
         raise RuleBroken("the person has left", {"staff_id": [f"{staff['_id']} left on "
                                                               f"{staff['left_on']}"]})
     if enrolment_of(cohort, staff["_id"]) or any(w["staff_id"] == staff["_id"]
@@ -540,6 +541,11 @@ def withdraw(cohort, staff_id, now, trace):
             "staff_id": first["staff_id"], "waited_since": date.fromisoformat(
                 first["joined_on"]), "enrolled_on": now.date()},
             cohort["network_id"], trace, practice_id=first["practice_id"]))
+        events.append(EVENTS.event("training.enrolled", {
+            "cohort_id": cohort["_id"], "offering_id": cohort["offering_id"],
+            "staff_id": first["staff_id"], "enrolled_on": now.date(),
+            "from_waiting_list": True}, cohort["network_id"], trace,
+            practice_id=first["practice_id"]))
     return Change(cohort, set={"enrolments": enrolments, "waiting": waiting}, events=events)
 
 
@@ -556,6 +562,12 @@ def counted_sessions(cohort, entry, today):
     return [s for s in cohort["sessions"] if entry["enrolled_on"] <= s["on"] <= today]
 
 
+def _row_field_namer(index):
+    """Names a field of row ``index`` of a register (``rows.<n>.<field>``), or of a single
+    mark (just the field)."""
+    return (lambda field: field) if index is None else (lambda field: f"rows.{index}.{field}")
+
+
 def record_attendance(cohort, marks, staff_by_id, now, trace, leaders_of):
     """Marks ``[(session_id, staff_id, status)]`` of one or more sessions, checked whole:
     each person enrolled, the session not before they started. Repeated absence (not
@@ -565,9 +577,7 @@ def record_attendance(cohort, marks, staff_by_id, now, trace, leaders_of):
     problems = {}
     for index, (session_id, staff_id, status) in enumerate(marks):
         session = session_of(cohort, session_id)
-        where = f"rows.{index}" if len(marks) > 1 else ""
-        def name(field):
-            return f"{where}.{field}" if where else field
+        name = _row_field_namer(index if len(marks) > 1 else None)
         if status not in ATTENDANCE:
             problems[name("status")] = [f"one of {', '.join(ATTENDANCE)}"]
         elif enrolment_of(cohort, staff_id) is None:

@@ -37,8 +37,9 @@ def moment(day):
 @given(people=st.lists(person, min_size=1, max_size=12), scope=st.sampled_from(
     [None] + list(PRACTICES)))
 def test_report_numbers_equal_a_recount(storage_config, people, scope):
-    config = {**storage_config,
-              "MONGO_DATABASE_PREFIX": f"{storage_config['MONGO_DATABASE_PREFIX']}_{uuid.uuid4().hex[:8]}"}
+    # A database of its own per example, under the fixture's prefix (dropped afterwards).
+    prefix = f"{storage_config['MONGO_DATABASE_PREFIX']}_{uuid.uuid4().hex[:8]}"
+    config = {**storage_config, "MONGO_DATABASE_PREFIX": prefix}
     database = storage.open_database(config, "training")
     TrainingRepository.ensure_indexes(database)
     repository = TrainingRepository(database)

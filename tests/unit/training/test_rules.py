@@ -98,9 +98,10 @@ def test_an_import_refuses_repeats_registered_ids_and_other_practices(repository
     with pytest.raises(RuleBroken) as excinfo:
         commands.import_staff(repository, P1, {"rows": [
             staff_row("aa"), staff_row("aa"), staff_row("known"),
-            staff_row("bb", practice_id=PRACTICES[1])]}, NOW, Trace())
+            staff_row("bb", practice_id=PRACTICES[1]),
+            staff_row("cc", network_id="net_west")]}, NOW, Trace())
     assert refused_fields(excinfo) == {"rows.1.staff_id", "rows.2.staff_id",
-                                       "rows.3.practice_id"}
+                                       "rows.3.practice_id", "rows.4.practice_id"}
     assert staff_count(repository) == 1
 
 
@@ -170,6 +171,9 @@ def test_past_capacity_people_wait_and_move_up_first_come_first_served(repositor
     moved = outbox_events(repository, "training.moved_up_from_waiting_list")
     assert [e["data"]["staff_id"] for e in moved] == ["e2"]
     validate_envelope(moved[0])
+    assert [(e["data"]["staff_id"], e["data"]["from_waiting_list"])
+            for e in outbox_events(repository, "training.enrolled")] == [
+        ("e0", False), ("e1", False), ("e2", True)]
     stored = repository.cohort(group["_id"])
     assert [e["staff_id"] for e in stored["enrolments"] if e["state"] == "enrolled"] == [
         "e1", "e2"]
