@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from services.training import domain, schemas
 from services.training.repository import COHORTS, OVERDUE_PASS, PRACTICE_TARGETS, PROJECTS, \
     STAFF
+from shared import access
 from shared.domain import Change, ConflictError, NotFoundError, RuleBroken
 from shared.events.envelope import Trace
 
@@ -120,7 +121,7 @@ def add_offering(repository, principal, command, now, trace):
 
 def offering_or_404(repository, principal, offering_id, field="offering_id"):
     offering = repository.offering(offering_id)
-    if offering is None or not principal.may_read_network(offering["network_id"]):
+    if offering is None or not access.may_read_network(principal, offering["network_id"]):
         raise NotFoundError("no such offering", {field: [f"{offering_id} not found"]})
     return offering
 
@@ -132,7 +133,7 @@ def add_cohort(repository, principal, command, now, trace):
 
 def cohort_or_404(repository, principal, cohort_id):
     cohort = repository.cohort(cohort_id)
-    if cohort is None or not principal.may_read_network(cohort["network_id"]):
+    if cohort is None or not access.may_read_network(principal, cohort["network_id"]):
         raise NotFoundError("no such cohort", {"cohort_id": [f"{cohort_id} not found"]})
     return cohort
 
@@ -392,7 +393,7 @@ def capability_report(repository, principal, query, now):
     if query.get("practice_id"):
         staff = repository.find_many(STAFF, {"practice_id": query["practice_id"]})
         network_id = staff[0]["network_id"] if staff else principal.network_id
-        if not principal.may_act_for_practice(query["practice_id"], network_id) or (
+        if not access.may_act_for_practice(principal, query["practice_id"], network_id) or (
                 query.get("network_id") and query["network_id"] != network_id):
             raise NotFoundError("no such practice", {"practice_id": [
                 f"{query['practice_id']} not found"]})
@@ -402,7 +403,7 @@ def capability_report(repository, principal, query, now):
                  "team": query.get("team")}
     else:
         network_id = query["network_id"]
-        if not principal.may_act_for_network(network_id):
+        if not access.may_manage_network(principal, network_id):
             raise NotFoundError("no such network", {"network_id": [f"{network_id} not found"]})
         staff = repository.staff_in(network_id)
         scope = {"network_id": network_id, "practice_id": None, "team": None}

@@ -17,6 +17,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared import access
 from shared.domain import Change, ConflictError, EventSource, NotFoundError, NotPermitted, \
     RuleBroken, new_id
 
@@ -83,22 +84,22 @@ def add_days(iso_day, days):
 # --- access ----------------------------------------------------------------------------------
 
 def check_network_reader(principal, network_id):
-    if not principal.may_read_network(network_id):
+    if not access.may_read_network(principal, network_id):
         raise NotFoundError("no such network", {"network_id": [f"{network_id} is not yours"]})
 
 
 def check_network_lead(principal, network_id):
     """Only the network's leads (and admins) change its framework and catalogue."""
     check_network_reader(principal, network_id)
-    if not principal.may_act_for_network(network_id):
+    if not access.may_manage_network(principal, network_id):
         raise NotPermitted("this needs the network lead's key",
                            {"network_id": ["only the network's leads may do this"]})
 
 
 def check_staff_access(principal, staff):
     """A practice key sees only its own practice's staff: others' answer 404, as absent."""
-    if staff is None or not principal.may_act_for_practice(staff["practice_id"],
-                                                           staff["network_id"]):
+    if staff is None or not access.may_act_for_practice(principal, staff["practice_id"],
+                                                        staff["network_id"]):
         raise NotFoundError("no such staff member",
                             {"staff_id": [f"{(staff or {}).get('_id', '?')} not found"]})
 
@@ -316,8 +317,8 @@ def check_import_rows(rows, principal, existing_ids):
                          {"rows": [f"{len(rows)} rows; split the file"]})
     problems, seen = {}, set()
     for index, row in enumerate(rows):
-        if not (principal.may_act_for_practice(row["practice_id"], row["network_id"])
-                and principal.may_read_network(row["network_id"])):
+        if not (access.may_act_for_practice(principal, row["practice_id"], row["network_id"])
+                and access.may_read_network(principal, row["network_id"])):
             problems[f"rows.{index}.practice_id"] = [f"{row['practice_id']} is not yours"]
         elif row["staff_id"] in seen:
             problems[f"rows.{index}.staff_id"] = [f"{row['staff_id']} appears twice"]
@@ -728,7 +729,7 @@ def complete(offering, cohort, staff, check, framework, now, trace):
 
 def check_may_assess(principal, staff, assessor):
     """Only the person's team leaders, the network's leads and admins assess."""
-    if principal.may_act_for_network(staff["network_id"]):
+    if access.may_manage_network(principal, staff["network_id"]):
         return
     if assessor is None:
         raise NotPermitted("a practice's assessment names its leader",
