@@ -29,6 +29,12 @@ def may_act_for_practice(principal, practice_id, network_id):
     return may_manage_network(principal, network_id)
 
 
+def acting_practice(principal, practice_id):
+    """The practice a write is for: the one named, else a practice key's own (None for other
+    keys that name none)."""
+    return practice_id if practice_id is not None else principal.practice_id
+
+
 def check_practice(principal, practice_id, network_id, what="object"):
     """A ``what`` of practice ``practice_id`` (in ``network_id``): unknown to anyone who may
     not act for that practice."""

@@ -15,12 +15,6 @@ from services.projects.repository import (
     HUDDLE_ITEMS, NETWORKS, PDSA_CYCLES, PRACTICES, PROJECTS,
 )
 
-
-def acting_practice(principal, practice_id):
-    """The practice a write is for: the one named, else a practice key's own."""
-    return practice_id if practice_id is not None else principal.practice_id
-
-
 # --- registry -----------------------------------------------------------------------------
 
 def create_network(repository, principal, command, now, trace):
@@ -123,7 +117,8 @@ def join_practice(repository, principal, project_id, command, now, trace):
 
 def add_member(repository, principal, project_id, command, now, trace):
     project = get_project(repository, principal, project_id)
-    member = {**command, "practice_id": acting_practice(principal, command["practice_id"])}
+    member = {**command,
+              "practice_id": access.acting_practice(principal, command["practice_id"])}
     access.check_project_write(principal, project, member["practice_id"])
     return repository.apply(PROJECTS, domain.add_member(project, member, now, trace))
 
@@ -132,8 +127,8 @@ def add_member(repository, principal, project_id, command, now, trace):
 
 def start_pdsa_cycle(repository, principal, project_id, command, now, trace):
     project = get_project(repository, principal, project_id)
-    practice_id = domain.cycle_practice(project,
-                                        acting_practice(principal, command["practice_id"]))
+    practice_id = domain.cycle_practice(
+        project, access.acting_practice(principal, command["practice_id"]))
     access.check_project_write(principal, project, practice_id)
     cycle, events = domain.start_cycle(project, command, practice_id, now, trace)
     return repository.insert(PDSA_CYCLES, cycle, events)
@@ -163,7 +158,8 @@ def update_pdsa_cycle(repository, principal, cycle_id, command, now, trace):
 # --- huddle board -------------------------------------------------------------------------
 
 def raise_huddle_item(repository, principal, command, now, trace):
-    command = {**command, "practice_id": acting_practice(principal, command["practice_id"])}
+    command = {**command,
+               "practice_id": access.acting_practice(principal, command["practice_id"])}
     practice = (repository.find(PRACTICES, command["practice_id"])
                 if command["practice_id"] else None)
     if practice is None:

@@ -73,3 +73,9 @@ def test_what_may_not_be_seen_is_not_found_and_what_may_not_be_changed_is_not_pe
         access.check_project_write(PRACTICE, NETWORK_PROJECT)
     with pytest.raises(NotPermitted):
         access.check_project_write(PRACTICE, NETWORK_PROJECT, "F84002")
+
+
+def test_a_write_is_for_the_named_practice_else_the_practice_keys_own():
+    assert access.acting_practice(PRACTICE, None) == "F84001"
+    assert access.acting_practice(PRACTICE, "F84002") == "F84002"
+    assert access.acting_practice(LEAD, None) is None
