@@ -87,13 +87,23 @@ def import_staff(repository, principal, command, now, trace):
         raise refused(exc, "rows refused; nothing was imported") from None
     domain.check_import_rows(rows, principal,
                              repository.existing_staff_ids(r["staff_id"] for r in rows))
-    frameworks = {}
-    documents = []
+    frameworks, documents, events_of = {}, [], {}
+    projects_of = {}
+    for project in repository.projects_with_members(r["staff_id"] for r in rows):
+        for member in project["members"]:
+            projects_of.setdefault(member["staff_id"], {})[project["_id"]] = project
     for row in rows:
         if row["network_id"] not in frameworks:
             frameworks[row["network_id"]] = framework_of(repository, row["network_id"])
-        documents.append(domain.register_staff(row, frameworks[row["network_id"]], now))
-    repository.add_staff(documents)
+        framework = frameworks[row["network_id"]]
+        staff = domain.register_staff(row, framework, now)
+        known = [p for p in projects_of.get(row["staff_id"], {}).values()
+                 if p["network_id"] == row["network_id"]]
+        if known:
+            staff, events_of[staff["_id"]] = domain.with_earlier_evidence(
+                staff, known, framework, now, trace)
+        documents.append(staff)
+    repository.add_staff(documents, events_of)
     return documents
 
 
@@ -319,6 +329,9 @@ def on_cycle_completed(repository, envelope, now):
     """``pdsa.cycle_completed``: each member of the project has the cycle as evidence."""
     data = envelope["data"]
     project = repository.project(data["project_id"], envelope["network_id"])
+    change = domain.project_cycle_completed(project, data)
+    if change:
+        repository.apply(PROJECTS, change)
     for staff_id in sorted({m["staff_id"] for m in project["members"]}):
         staff = repository.staff(staff_id)
         if staff is None:

@@ -765,11 +765,6 @@ def assess(staff, command, principal, assessor, offering, now):
 
 # --- practical evidence from the projects service --------------------------------------------
 
-def new_project(project_id, network_id):
-    return {"_id": project_id, "network_id": network_id, "stage": None, "members": [],
-            "cycles": []}
-
-
 def member_added(project, data, occurred_on):
     """The project's members as the training service knows them; ``None`` when seen."""
     member = {"staff_id": data["staff_id"], "role": data["role"], "joined_on": occurred_on}
@@ -788,15 +783,50 @@ def staff_joined_project(staff, project, data, occurred_on):
                   set={"last_active_on": max(staff.get("last_active_on") or "", occurred_on)})
 
 
+def cycle_entry(data):
+    return {"cycle_id": data["cycle_id"], "project_id": data["project_id"],
+            "change_idea": data["change_idea"], "completed_on": data["completed_on"].isoformat(),
+            "act": data["act"]}
+
+
+def project_cycle_completed(project, data):
+    """The project keeps its completed cycles, for people registered after them."""
+    if any(c["cycle_id"] == data["cycle_id"] for c in project.get("cycles") or ()):
+        return None
+    return Change(project, append={"cycles": [cycle_entry(data)]})
+
+
 def staff_cycle_completed(staff, data):
     if any(c["cycle_id"] == data["cycle_id"] for c in staff.get("cycles") or ()):
         return None
-    completed_on = data["completed_on"].isoformat()
-    entry = {"cycle_id": data["cycle_id"], "project_id": data["project_id"],
-             "change_idea": data["change_idea"], "completed_on": completed_on,
-             "act": data["act"]}
-    return Change(staff, append={"cycles": [entry]},
-                  set={"last_active_on": max(staff.get("last_active_on") or "", completed_on)})
+    entry = cycle_entry(data)
+    return Change(staff, append={"cycles": [entry]}, set={
+        "last_active_on": max(staff.get("last_active_on") or "", entry["completed_on"])})
+
+
+def with_earlier_evidence(staff, projects, framework, now, trace):
+    """A person registered after their projects' events: the memberships and cycles already
+    known become their practical evidence, and a lead of a project past planning is checked
+    for the required level. Returns (the staff document, its events)."""
+    events = []
+    for project in projects:
+        for member in project["members"]:
+            if member["staff_id"] == staff["_id"]:
+                change = staff_joined_project(staff, project, member, member["joined_on"])
+                staff = {**change.applied(), "version": None} if change else staff
+        for cycle in project.get("cycles") or ():
+            if not any(c["cycle_id"] == cycle["cycle_id"] for c in staff["cycles"]):
+                staff = {**staff, "cycles": staff["cycles"] + [cycle],
+                         "last_active_on": max(staff["last_active_on"] or "",
+                                               cycle["completed_on"])}
+        if project["stage"] in PAST_PLANNING and any(
+                m["staff_id"] == staff["_id"] and m["role"] == "lead"
+                for m in project["members"]):
+            change = lead_lacks_foundations(staff, project, framework, now, trace)
+            if change:
+                staff = {**staff, **change.set}
+                events += change.events
+    return {k: v for k, v in staff.items() if k != "version"}, events
 
 
 def live_project_of(staff, projects_by_id):

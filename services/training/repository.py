@@ -39,6 +39,7 @@ class TrainingRepository(AggregateRepository):
         database[OFFERINGS].create_index([("network_id", 1), ("kind", 1)])
         database[COHORTS].create_index([("offering_id", 1)])
         database[COHORTS].create_index([("enrolments.staff_id", 1)])
+        database[PROJECTS].create_index([("members.staff_id", 1)])
 
     # --- frameworks ----------------------------------------------------------------------
 
@@ -69,10 +70,12 @@ class TrainingRepository(AggregateRepository):
         return {d["_id"] for d in self.database[STAFF].find({"_id": {"$in": list(staff_ids)}},
                                                             {"_id": 1})}
 
-    def add_staff(self, staff_documents):
-        """Insert the checked rows of an import in one ordered batch (ids checked new)."""
+    def add_staff(self, staff_documents, events_of=None):
+        """Insert the checked rows of an import in one batch (ids checked new), each with
+        its events (``events_of``: staff id to envelopes)."""
         if staff_documents:
-            self.database[STAFF].insert_many([new_document(d, ()) for d in staff_documents])
+            self.database[STAFF].insert_many([
+                new_document(d, (events_of or {}).get(d["_id"], ())) for d in staff_documents])
 
     def staff_in(self, network_id, practice_id=None, team=None):
         selector = {"network_id": network_id}
@@ -131,11 +134,14 @@ class TrainingRepository(AggregateRepository):
         self.database[PROJECTS].update_one(
             {"_id": project_id},
             {"$setOnInsert": {"network_id": network_id, "stage": None, "members": [],
-                              "version": 0}}, upsert=True)
+                              "cycles": [], "version": 0}}, upsert=True)
         return self.find(PROJECTS, project_id)
 
     def projects(self, project_ids):
         return {d["_id"]: d for d in self.find_many(PROJECTS, {"_id": {"$in": list(project_ids)}})}
+
+    def projects_with_members(self, staff_ids):
+        return self.find_many(PROJECTS, {"members.staff_id": {"$in": list(staff_ids)}})
 
     def set_stage(self, project_id, stage):
         self.database[PROJECTS].update_one({"_id": project_id}, {"$set": {"stage": stage}})

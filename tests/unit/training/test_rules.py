@@ -442,3 +442,23 @@ def test_a_practice_off_its_coverage_trend_raises_target_at_risk_once(repository
     assert [(e["data"]["practice_id"], e["data"]["current_share"]) for e in events] == [
         (PRACTICES[0], 0.2)]
     assert events[0]["data"]["projected_share"] < 0.9
+
+
+def test_a_person_registered_after_their_projects_events_has_that_evidence(repository):
+    commands.on_member_added(repository, project_envelope("project.member_added", {
+        "project_id": "prj_c", "staff_id": "newlead", "role": "lead"}, at(2026, 1, 5)), NOW)
+    commands.on_cycle_completed(repository, project_envelope("pdsa.cycle_completed", {
+        "cycle_id": "cyc_9", "project_id": "prj_c", "change_idea": "text reminders",
+        "started_on": "2026-01-06", "completed_on": "2026-01-20", "act": "adopt",
+        "has_prediction": False}, at(2026, 1, 20)), NOW)
+    commands.on_stage_changed(repository, project_envelope("project.stage_changed", {
+        "project_id": "prj_c", "from_stage": "planning", "to_stage": "testing"},
+        at(2026, 1, 21)), NOW)
+    assert outbox_events(repository, "training.capability_gap_identified") == []
+    register(repository, NOW, staff_row("newlead", started_on="2025-06-01"))
+    person = commands.get_person(repository, ADMIN, "newlead", NOW)
+    assert [p["project_id"] for p in person["practical_evidence"]["projects"]] == ["prj_c"]
+    assert [c["cycle_id"] for c in person["practical_evidence"]["pdsa_cycles"]] == ["cyc_9"]
+    gaps = outbox_events(repository, "training.capability_gap_identified")
+    assert [(e["data"]["staff_id"], e["data"]["reason"]) for e in gaps] == [
+        ("newlead", "project_lead")]
