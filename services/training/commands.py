@@ -10,8 +10,8 @@ answer 404, as if absent); network leads their network; admins everything.
 from marshmallow import ValidationError
 
 from services.training import domain, schemas
-from services.training.repository import COHORTS, OVERDUE_PASS, PRACTICE_TARGETS, PROJECTS, \
-    STAFF
+from services.training.repository import COHORTS, OFFERINGS, OVERDUE_PASS, PRACTICE_TARGETS, \
+    PROJECTS, STAFF
 from shared import access
 from shared.domain import Change, ConflictError, NotFoundError, RuleBroken
 from shared.events.envelope import Trace
@@ -115,6 +115,15 @@ def update_staff(repository, principal, staff_id, command, now, trace):
     return repository.apply(STAFF, change)
 
 
+def list_staff(repository, principal, query):
+    """A page of the registry: a practice key lists its own practice, others their network
+    (optionally one practice or team)."""
+    selector = access.all_of(access.listable_by(principal, practice_field="practice_id"),
+                             network_id=query.get("network_id"),
+                             practice_id=query.get("practice_id"), team=query.get("team"))
+    return repository.listing(STAFF, selector, query)
+
+
 def get_person(repository, principal, staff_id, now):
     """A person's record: levels held and lapsed, each requirement's due date, overdue and
     lapsed flags, practical evidence (projects and PDSA cycles), assessments and needs."""
@@ -127,6 +136,20 @@ def get_person(repository, principal, staff_id, now):
 
 def add_offering(repository, principal, command, now, trace):
     return repository.add_offering(domain.new_offering(command, principal, now))
+
+
+def list_offerings(repository, principal, query):
+    """The catalogue of the caller's network (every key of a network sees it)."""
+    selector = access.all_of(access.listable_by(principal), network_id=query.get("network_id"),
+                             kind=query.get("kind"))
+    return repository.listing(OFFERINGS, selector, query)
+
+
+def list_cohorts(repository, principal, query):
+    """Cohorts of an offering, each as the caller may see it."""
+    offering = offering_or_404(repository, principal, query["offering_id"])
+    page = repository.listing(COHORTS, {"offering_id": offering["_id"]}, query)
+    return {**page, "items": [cohort_view(c, principal) for c in page["items"]]}
 
 
 def offering_or_404(repository, principal, offering_id, field="offering_id"):

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.training import domain
 from shared.validation import (Strict, bounded_date, bounded_float, bounded_integer,
                                no_patient_identifiers, ods_code, staff_id)
+from shared.web import PageQuery
 
 EMAIL_SHAPE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # UK phone numbers: +44 or 0, then 9-10 digits, optionally grouped.
@@ -160,6 +161,21 @@ class AssessmentIn(Strict):
     assessor_staff_id = staff_id(load_default=None, allow_none=True, metadata={
         "description": "the assessing leader (required with a practice key)"})
     training_need = fields.Nested(TrainingNeedIn, load_default=None, allow_none=True)
+
+
+class StaffQuery(PageQuery):
+    network_id = fields.String(validate=IDENTIFIER)
+    practice_id = ods_code()
+    team = plain_text(80)
+
+
+class OfferingQuery(PageQuery):
+    network_id = fields.String(validate=IDENTIFIER)
+    kind = fields.String(validate=validate.OneOf(domain.OFFERING_KINDS))
+
+
+class CohortQuery(PageQuery):
+    offering_id = fields.String(required=True, validate=IDENTIFIER)
 
 
 class ReportQuery(Strict):

@@ -85,3 +85,34 @@ def test_the_report_is_scoped_and_drawn(repository):
     assert render_pyramid(network, "png").startswith(b"\x89PNG")
     with pytest.raises(ValueError):
         render_pyramid(network, "gif")
+
+
+def test_listings_are_scoped_to_what_the_key_may_see(repository):
+    register(repository, NOW, staff_row("aa1"), staff_row("aa2", team="clinical"),
+             staff_row("bb1", PRACTICES[1]), staff_row("ww1", "F84009", network_id="net_west"))
+    query = schemas.StaffQuery().load({})
+    ids = [s["_id"] for s in commands.list_staff(repository, practice_key(PRACTICES[0]),
+                                                 query)["items"]]
+    assert ids == ["aa1", "aa2"]
+    page = commands.list_staff(repository, LEAD, schemas.StaffQuery().load({"page_size": "2"}))
+    assert page["total"] == 3 and len(page["items"]) == 2
+    team = commands.list_staff(repository, LEAD, schemas.StaffQuery().load(
+        {"practice_id": PRACTICES[0], "team": "clinical"}))
+    assert [s["_id"] for s in team["items"]] == ["aa2"]
+    course = commands.add_offering(repository, LEAD, schemas.OfferingIn().load({
+        "network_id": NETWORK, "kind": "course", "title": "QI essentials",
+        "awards_level": "introduction", "duration_hours": 2, "capacity": 10}), NOW, Trace())
+    assert course["completion"] == {"attendance_share": 0.8, "requires_live_project": False}
+    offerings = commands.list_offerings(repository, practice_key(PRACTICES[1]),
+                                        schemas.OfferingQuery().load({}))
+    assert [o["_id"] for o in offerings["items"]] == [course["_id"]]
+    assert commands.list_offerings(repository, OTHER_LEAD,
+                                   schemas.OfferingQuery().load({}))["total"] == 0
+    commands.add_cohort(repository, LEAD, {"offering_id": course["_id"], "capacity": None,
+                                           "session_dates": [date(2026, 4, 1)]}, NOW, Trace())
+    cohorts = commands.list_cohorts(repository, practice_key(PRACTICES[0]),
+                                    schemas.CohortQuery().load({"offering_id": course["_id"]}))
+    assert cohorts["total"] == 1 and cohorts["items"][0]["places_left"] == 10
+    with pytest.raises(NotFoundError):
+        commands.list_cohorts(repository, OTHER_LEAD, {"offering_id": course["_id"],
+                                                       "page": 1, "page_size": 50})
