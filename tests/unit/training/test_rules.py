@@ -462,3 +462,36 @@ def test_a_person_registered_after_their_projects_events_has_that_evidence(repos
     gaps = outbox_events(repository, "training.capability_gap_identified")
     assert [(e["data"]["staff_id"], e["data"]["reason"]) for e in gaps] == [
         ("newlead", "project_lead")]
+
+
+def test_two_replicas_checking_at_once_raise_a_gap_once(repository):
+    register(repository, NOW, staff_row("racer", started_on="2025-10-01"))
+    seen_by_other_replica = repository.falling_due("2026-03-02", 10)
+    assert commands.overdue_check(repository, NOW, Trace())["gaps"] == 1
+    framework = commands.get_framework(repository, ADMIN, NETWORK)
+    late = domain.fall_due(seen_by_other_replica[0], framework, NOW, Trace())
+    with pytest.raises(ConflictError):
+        repository.apply("staff", late)
+    assert len(outbox_events(repository, "training.capability_gap_identified")) == 1
+
+
+def test_board_members_are_on_their_own_track(repository):
+    register(repository, at(2025, 1, 2), staff_row("chair", role="board_member",
+                                                   started_on="2025-01-02"))
+    commands.award_level(repository, LEAD, {"staff_id": "chair", "level": "coach",
+                                            "evidence": "external"}, at(2025, 1, 2), Trace())
+    commands.overdue_check(repository, at(2026, 1, 3), Trace())
+    gaps = outbox_events(repository, "training.capability_gap_identified")
+    assert [(e["data"]["level"], e["data"]["held_level"]) for e in gaps] == [("board", "coach")]
+    board = offering(repository, at(2026, 1, 3), kind="board_session", level="board")
+    group = cohort(repository, at(2026, 1, 3), board, "2026-01-08")
+    commands.enrol(repository, ADMIN, group["_id"], {"staff_id": "chair"}, at(2026, 1, 3),
+                   Trace())
+    commands.record_attendance(repository, ADMIN, group["_id"], "s1",
+                               {"staff_id": "chair", "status": "present"}, at(2026, 1, 8),
+                               Trace())
+    person = commands.complete(repository, ADMIN, group["_id"], {"staff_id": "chair"},
+                               at(2026, 1, 8), Trace())
+    assert person["held_level"] == "coach" and "board" in person["levels"]
+    assert [e["data"]["level"] for e in outbox_events(repository, "training.gap_closed")] == [
+        "board"]
