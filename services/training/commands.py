@@ -329,9 +329,9 @@ def on_stage_changed(repository, envelope, now):
     """``project.stage_changed``: when a project leaves planning, each lead lacking the
     required level has a gap (raised once per lead and project)."""
     data, trace = envelope["data"], Trace.after(envelope)
+    repository.project(data["project_id"], envelope["network_id"])
+    repository.move_stage(data["project_id"], data["from_stage"], data["to_stage"])
     project = repository.project(data["project_id"], envelope["network_id"])
-    repository.set_stage(project["_id"], data["to_stage"])
-    project = {**project, "stage": data["to_stage"]}
     if not domain.left_planning(data["from_stage"], data["to_stage"]):
         return
     for member in project["members"]:

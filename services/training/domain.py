@@ -653,9 +653,10 @@ def check_completion(offering, cohort, entry, made_up, live_project_id, today):
     if entry["state"] == "completed":
         raise ConflictError("completed already", {"staff_id": [f"{entry['staff_id']} "
                                                                "completed this cohort"]})
-    if any(s["on"] > today for s in cohort["sessions"]) and offering["kind"] == "programme":
-        raise RuleBroken("the programme has sessions still ahead",
-                         {"cohort_id": ["complete after its last session"]})
+    ahead = [s["session_id"] for s in cohort["sessions"] if s["on"] > today]
+    if ahead:
+        raise RuleBroken("the cohort has sessions still ahead", {"cohort_id": [
+            f"complete after its last session ({', '.join(ahead)} to come)"]})
     if offering["kind"] == "programme":
         counted = cohort["sessions"]
     else:

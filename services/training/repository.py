@@ -143,8 +143,12 @@ class TrainingRepository(AggregateRepository):
     def projects_with_members(self, staff_ids):
         return self.find_many(PROJECTS, {"members.staff_id": {"$in": list(staff_ids)}})
 
-    def set_stage(self, project_id, stage):
-        self.database[PROJECTS].update_one({"_id": project_id}, {"$set": {"stage": stage}})
+    def move_stage(self, project_id, from_stage, to_stage):
+        """The project's stage moves on only from the stage the event left (or from none
+        yet), so a late or redelivered event never moves it back."""
+        self.database[PROJECTS].update_one(
+            {"_id": project_id, "stage": {"$in": [from_stage, None]}},
+            {"$set": {"stage": to_stage}})
 
     # --- targets -------------------------------------------------------------------------
 

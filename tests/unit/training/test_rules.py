@@ -268,9 +268,15 @@ def test_sessions_before_enrolment_do_not_count_against_a_person(repository):
     assert event["data"]["attendance_share"] == 1.0
 
 
-def test_completion_needs_an_enrolment_and_enough_attendance(repository):
+def test_completion_needs_an_enrolment_enough_attendance_and_the_last_session(repository):
     _, group = enrolled_cohort(repository, sessions=("2026-02-02", "2026-02-09"))
     commands.enrol(repository, ADMIN, group["_id"], {"staff_id": "e0"}, at(2026, 2, 1), Trace())
+    commands.record_attendance(repository, ADMIN, group["_id"], "s1",
+                               {"staff_id": "e0", "status": "present"}, at(2026, 2, 2), Trace())
+    with pytest.raises(RuleBroken) as excinfo:
+        commands.complete(repository, ADMIN, group["_id"], {"staff_id": "e0"}, at(2026, 2, 3),
+                          Trace())
+    assert refused_fields(excinfo) == {"cohort_id"}
     with pytest.raises(RuleBroken) as excinfo:
         commands.complete(repository, ADMIN, group["_id"], {"staff_id": "e1"}, NOW, Trace())
     assert refused_fields(excinfo) == {"staff_id"}
@@ -412,6 +418,14 @@ def test_project_events_are_practical_evidence_on_the_persons_record(repository)
     assert [p["project_id"] for p in evidence["projects"]] == ["prj_smr"]
     assert [(c["cycle_id"], c["act"]) for c in evidence["pdsa_cycles"]] == [("cyc_1", "adapt")]
     assert repository.staff("tt")["last_active_on"] == "2026-02-20"
+
+
+def test_a_late_stage_event_never_moves_a_project_back(repository):
+    for from_stage, to_stage, day in (("testing", "implementing", 3), ("planning", "testing", 2)):
+        commands.on_stage_changed(repository, project_envelope("project.stage_changed", {
+            "project_id": "prj_d", "from_stage": from_stage, "to_stage": to_stage},
+            at(2026, 2, day)), NOW)
+    assert repository.project("prj_d", NETWORK)["stage"] == "implementing"
 
 
 def test_a_lead_added_after_planning_is_checked_at_once(repository):
