@@ -91,7 +91,9 @@ def copy_with_a_new_service(tmp_path):
             shutil.copytree(source, tmp_path / path)
         else:
             shutil.copy(source, tmp_path / path)
-    added = registry.RegisteredService("referrals", 8099, "ReferralsService")
+    # A name and a port no registered service has, so the copy gains exactly one service.
+    port = max(service.port for service in registry.SERVICES) + 1
+    added = registry.RegisteredService("deploycheck", port, "DeploycheckService")
     written = deployment.write(root=tmp_path, services=[*EXISTING, added])
     return tmp_path, added, written
 
