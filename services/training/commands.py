@@ -8,6 +8,7 @@ Access: a practice key sees and writes only its own practice's staff and enrolme
 answer 404, as if absent); network leads their network; admins everything.
 """
 from marshmallow import ValidationError
+from prometheus_client import Counter, Gauge
 
 from services.training import domain, schemas
 from services.training.repository import COHORTS, OFFERINGS, OVERDUE_PASS, PRACTICE_TARGETS, \
@@ -17,8 +18,27 @@ from shared.domain import Change, ConflictError, NotFoundError, RuleBroken
 from shared.events.envelope import Trace
 
 OVERDUE_BATCH = 1000
+OVERDUE_PASS_READ = Gauge("pcn_training_overdue_pass_documents_read",
+                          "Staff documents the last overdue pass read (those falling due).")
+GAPS = Counter("pcn_training_gaps", "Capability gaps opened (by reason: overdue, lapsed, "
+               "project_lead) and closed (level_held, left).", ["change", "reason"])
 STAFF_IMPORT = schemas.StaffIn()
 REGISTER_ROW = schemas.AttendanceIn()
+
+
+def _count_gaps(events):
+    for event in events:
+        if event["event_type"] == "training.capability_gap_identified":
+            GAPS.labels("opened", event["data"]["reason"]).inc()
+        elif event["event_type"] == "training.gap_closed":
+            GAPS.labels("closed", event["data"]["how"]).inc()
+
+
+def _apply_staff(repository, change):
+    """Store a change to a person, counting the gaps it opens and closes."""
+    stored = repository.apply(STAFF, change)
+    _count_gaps(change.events)
+    return stored
 
 
 def framework_of(repository, network_id):
@@ -59,7 +79,7 @@ def change_framework(repository, principal, command, now, trace):
     for staff in repository.staff_in(network_id):
         obligations = domain.derive_obligations(staff, stored, now)
         if obligations != staff["obligations"]:
-            repository.apply(STAFF, Change(
+            _apply_staff(repository, Change(
                 staff, set=domain.with_obligations(staff, obligations),
                 events=domain.closing_events(staff, obligations, domain.day(now), trace)))
     return stored
@@ -104,6 +124,8 @@ def import_staff(repository, principal, command, now, trace):
                 staff, known, framework, now, trace)
         documents.append(staff)
     repository.add_staff(documents, events_of)
+    for events in events_of.values():
+        _count_gaps(events)
     return documents
 
 
@@ -112,7 +134,7 @@ def update_staff(repository, principal, staff_id, command, now, trace):
     domain.check_staff_access(principal, staff)
     change = domain.update_staff(staff, command, framework_of(repository, staff["network_id"]),
                                  now, trace)
-    return repository.apply(STAFF, change)
+    return _apply_staff(repository, change)
 
 
 def list_staff(repository, principal, query):
@@ -267,7 +289,7 @@ def complete(repository, principal, cohort_id, command, now, trace):
     framework = framework_of(repository, staff["network_id"])
     staff_change, cohort_change = domain.complete(offering, cohort, staff, check, framework,
                                                   now, trace)
-    stored = repository.apply(STAFF, staff_change)
+    stored = _apply_staff(repository, staff_change)
     repository.apply(COHORTS, cohort_change)
     return domain.person_gaps(stored, framework, now)
 
@@ -280,7 +302,7 @@ def award_level(repository, principal, command, now, trace):
     framework = framework_of(repository, staff["network_id"])
     fields, events = domain.award(staff, command["level"], framework, now, trace,
                                   evidence=command["evidence"])
-    stored = repository.apply(STAFF, Change(staff, set=fields, events=events))
+    stored = _apply_staff(repository, Change(staff, set=fields, events=events))
     return domain.person_gaps(stored, framework, now)
 
 
@@ -300,7 +322,7 @@ def assess(repository, principal, staff_id, command, now, trace):
         if offering and offering["network_id"] != staff["network_id"]:
             offering = None
     change = domain.assess(staff, command, principal, assessor, offering, now)
-    stored = repository.apply(STAFF, change)
+    stored = _apply_staff(repository, change)
     return domain.person_gaps(stored, framework_of(repository, staff["network_id"]), now)
 
 
@@ -320,7 +342,7 @@ def on_member_added(repository, envelope, now):
         return  # not in the registry (yet): the record follows from the project's events
     change = domain.staff_joined_project(staff, project, data, occurred_on)
     if change:
-        staff = repository.apply(STAFF, change)
+        staff = _apply_staff(repository, change)
     if data["role"] == "lead" and project["stage"] in domain.PAST_PLANNING:
         _check_lead(repository, staff, project, now, trace)
 
@@ -345,7 +367,7 @@ def _check_lead(repository, staff, project, now, trace):
     framework = framework_of(repository, staff["network_id"])
     change = domain.lead_lacks_foundations(staff, project, framework, now, trace)
     if change:
-        repository.apply(STAFF, change)
+        _apply_staff(repository, change)
 
 
 def on_cycle_completed(repository, envelope, now):
@@ -361,7 +383,7 @@ def on_cycle_completed(repository, envelope, now):
             continue
         change = domain.staff_cycle_completed(staff, data)
         if change:
-            repository.apply(STAFF, change)
+            _apply_staff(repository, change)
 
 
 # --- periodic passes -------------------------------------------------------------------------
@@ -386,16 +408,18 @@ def overdue_check(repository, now, trace, batch=OVERDUE_BATCH):
             if change is None:
                 continue
             try:
-                repository.apply(STAFF, change)
+                _apply_staff(repository, change)
             except ConflictError:
                 continue  # changed meanwhile (another replica, an award): the next pass sees it
             progressed += 1
             changed += 1
             gaps += len(change.events)
+
         if len(due) < batch or not progressed:
             break
     counts = {"read": repository.documents_read - read_before, "gaps": gaps,
               "changed": changed}
+    OVERDUE_PASS_READ.set(counts["read"])
     repository.record_pass(OVERDUE_PASS, now, counts)
     return counts
 

@@ -1,6 +1,8 @@
 """The issue's done-means at the service layer: a network of 3 practices and 40 staff; gaps
 raised once however often the check runs, a project lead's gap from a consumed
 ``project.stage_changed``, and completing the course closes it."""
+from prometheus_client import REGISTRY
+
 from services.training import commands
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
@@ -137,3 +139,16 @@ def test_a_starter_who_completes_the_introduction_closes_the_gap(repository):
     assert person["requirements"] == []
     assert [e["data"]["staff_id"] for e in outbox_events(repository, "training.gap_closed")] \
         == ["new1"]
+
+
+def test_the_pass_and_the_gaps_are_measured(repository):
+    build_network(repository)
+
+    def opened():
+        return REGISTRY.get_sample_value("pcn_training_gaps_total",
+                                         {"change": "opened", "reason": "overdue"}) or 0
+
+    before = opened()
+    commands.overdue_check(repository, at(2026, 4, 6), Trace())
+    assert opened() - before == 5
+    assert REGISTRY.get_sample_value("pcn_training_overdue_pass_documents_read") == 5
