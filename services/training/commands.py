@@ -10,7 +10,9 @@ answer 404, as if absent); network leads their network; admins everything.
 from marshmallow import ValidationError
 from prometheus_client import Counter, Gauge
 
+from analytics.charts import CONTENT_TYPES
 from services.training import domain, schemas
+from services.training.charts import render_pyramid
 from services.training.repository import COHORTS, OFFERINGS, OVERDUE_PASS, PRACTICE_TARGETS, \
     PROJECTS, STAFF
 from shared import access
@@ -468,3 +470,9 @@ def capability_report(repository, principal, query, now):
         staff = repository.staff_in(network_id)
         scope = {"network_id": network_id, "practice_id": None, "team": None}
     return domain.coverage(staff, framework_of(repository, network_id), now, scope)
+
+
+def capability_chart(repository, principal, query, now):
+    """(bytes, content type) of the report's pyramid as ``query["format"]`` (svg or png)."""
+    report = capability_report(repository, principal, query, now)
+    return render_pyramid(report, query["format"]), CONTENT_TYPES[query["format"]]

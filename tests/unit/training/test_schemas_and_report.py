@@ -85,6 +85,9 @@ def test_the_report_is_scoped_and_drawn(repository):
     assert render_pyramid(network, "png").startswith(b"\x89PNG")
     with pytest.raises(ValueError):
         render_pyramid(network, "gif")
+    png, content_type = commands.capability_chart(repository, LEAD, schemas.ReportQuery().load(
+        {"network_id": NETWORK, "format": "png"}), NOW)
+    assert content_type == "image/png" and png.startswith(b"\x89PNG")
 
 
 def test_listings_are_scoped_to_what_the_key_may_see(repository):
