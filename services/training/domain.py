@@ -39,7 +39,6 @@ LIVE_PROJECT_STAGES = ("planning", "testing", "implementing", "sustaining")
 PAST_PLANNING = ("testing", "implementing", "sustaining", "closed")
 REPEATED_ABSENCES = 2  # absences (not apologies) in one cohort that tell the person's leader
 ACTIVE_WITHIN = timedelta(days=365)  # "activation": in a project within the last 12 months
-GAP_REASONS = ("overdue", "lapsed", "project_lead")
 MAX_IMPORT_ROWS = 5000
 
 DEFAULT_REQUIREMENTS = (
@@ -370,8 +369,8 @@ def fall_due(staff, framework, now, trace):
     for obligation in staff["obligations"]:
         if obligation["state"] != "pending" or obligation["due_on"] > today:
             obligations.append(obligation)
-        elif holds(staff, obligation["level"], today, refresh) and obligation["reason"] != \
-                "lapsed":
+        elif obligation["reason"] != "lapsed" and holds(staff, obligation["level"], today,
+                                                        refresh):
             obligations.append({**obligation, "state": "met", "closed_on": today})
         else:
             opened = open_gap(obligation, staff, today, refresh)
