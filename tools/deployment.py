@@ -49,10 +49,8 @@ def prometheus_job(service):
     return f"""\
   - job_name: {service.name}
     metrics_path: /metrics
-    authorization:
-      credentials_file: ops-key
-    static_configs:
-      - targets: ["{service.name}:{service.port}"]
+    authorization: {{credentials_file: ops-key}}
+    static_configs: [{{targets: ["{service.name}:{service.port}"]}}]
 """
 
 
@@ -61,17 +59,15 @@ def kustomization_entry(service):
 
 
 def k8s_values(service):
-    """k8s/services/<name>/: the component applied to the service's values."""
+    """k8s/services/<name>/: the component k8s/components/pcn-service applied to the service's
+    values (a local-config PcnService: read by the component's replacements, never rendered)."""
     kustomization = f"""\
-# The {service.name} service: the common service of k8s/components/pcn-service made its own by
-# the values in service.yaml (python -m tools.deployment writes both from services/registry.py).
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [service.yaml]
 components: [../../components/pcn-service]
 """
     values = f"""\
-# Values of the {service.name} service for k8s/components/pcn-service (local config: not rendered).
 apiVersion: pcn.local/v1
 kind: PcnService
 metadata:

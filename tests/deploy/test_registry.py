@@ -106,11 +106,14 @@ def test_a_new_service_is_written_into_every_deployment_file(copy_with_a_new_ser
     ])
     config = yaml.safe_load((root / deployment.PROMETHEUS).read_text())
     assert scrape_targets(config)[added.name] == [f"{added.name}:{added.port}"]
-    # The lines a service adds to the hand-kept files stay few (the issue: under 30 in all).
-    added_lines = sum(
+    # The wiring a service adds stays small: its lines in the shared files, its k8s values and
+    # its registry entry (one line), under 30 in all.
+    added_lines = 1 + sum(
         len((root / path).read_text().splitlines())
         - len((REPO_ROOT / path).read_text().splitlines())
         for path in (deployment.COMPOSE, deployment.KUSTOMIZATION, deployment.PROMETHEUS))
+    added_lines += sum(len((root / path).read_text().splitlines())
+                       for path in written if path.startswith(deployment.K8S_SERVICES))
     assert added_lines < 30, added_lines
 
     # Written again, nothing changes; without the service, its k8s folder goes.
