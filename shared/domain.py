@@ -10,6 +10,7 @@ the document is still the version the change was decided on. A broken rule is a
 import uuid
 from dataclasses import dataclass, field
 
+from shared.errors import Refusal
 from shared.events.catalogue import make_event
 
 VERSION = "version"
@@ -60,16 +61,9 @@ class Change:
         return document
 
 
-class DomainError(Exception):
-    """A command refused by a rule; ``fields`` names each field and why."""
-    code = "refused"
-
-    def __init__(self, message, fields=None, code=None):
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
-        if code:
-            self.code = code
+class DomainError(Refusal):
+    """A command refused by a rule; ``fields`` names each field and why (no HTTP status:
+    ``shared.web`` chooses it by kind)."""
 
 
 class NotFoundError(DomainError):

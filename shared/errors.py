@@ -5,9 +5,9 @@ any write, so a refused request leaves nothing behind.
 """
 
 
-class ApiError(Exception):
-    status = 500
-    code = "internal_error"
+class Refusal(Exception):
+    """A refusal with a code, a message and the fields it names (each with why)."""
+    code = "refused"
 
     def __init__(self, message, fields=None, code=None):
         super().__init__(message)
@@ -18,6 +18,12 @@ class ApiError(Exception):
 
     def to_body(self):
         return {"error": self.code, "message": self.message, "fields": self.fields}
+
+
+class ApiError(Refusal):
+    """A refusal answered over HTTP with ``status``."""
+    status = 500
+    code = "internal_error"
 
 
 class BadRequest(ApiError):
