@@ -96,6 +96,15 @@ UNROUTED = {
     "apikey.revoked": "a platform event; it carries no one to notify",
     "measurement.recorded": "cancels the practice's overdue reminders; nothing to act on",
     "measurement.corrected": "kept in the audit trail; a signal follows if the series changes",
+    "training.enrolled": "the person booked the place themself; the cohort list shows it",
+    "training.waitlisted": "the person asked for the place and sees their position",
+    "training.moved_up_from_waiting_list": "the training service tells the person (it holds "
+                                           "no contact details we could use: staff ids only)",
+    "training.completed": "progress; the level it leads to is the news, and that is recorded",
+    "training.level_awarded": "recorded for the capability report; nobody must act on it",
+    "training.gap_closed": "closes a gap the leader was told of; nothing left to act on",
+    "training.repeated_absence": "names the team's leaders but no team: the leaders see it in "
+                                 "the training service's cohort register",
     "notification.sent": "this service's own record of a delivery",
     "notification.failed": "listed at GET /deliveries?status=failed and alerted on",
 }
@@ -340,7 +349,10 @@ def audience_selectors(selector, envelope):
     if selector == "named_leader" and data.get("escalated_to"):
         return {**network, "_id": data["escalated_to"]}
     if selector == "team_leader" and data.get("team"):
-        return {**network, "role": "leader", "scope.kind": "team", "scope.id": data["team"]}
+        # A team is named within its practice (training's staff register): the leader of
+        # "reception" at another practice is not this person's leader.
+        team = {**network, "role": "leader", "scope.kind": "team", "scope.id": data["team"]}
+        return {**team, "practice_id": practice_id} if practice_id else team
     return None
 
 

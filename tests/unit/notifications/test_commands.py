@@ -575,3 +575,33 @@ def test_metrics_count_outcomes_and_retries_by_channel_and_route(
     commands.deliver(repository, senders, FRIDAY_10, settings)
     commands.deliver(repository, senders, FRIDAY_10 + timedelta(hours=1), settings)
     assert [sample(o) - before[o] for o in ("queued", "retried", "sent")] == [1, 1, 1]
+
+
+def test_a_capability_gap_reaches_only_the_persons_team_leader_and_in_the_digest(
+        repository, settings):
+    network_lead(repository, "lead.a")
+    person(repository, "sister.k", "leader", {"kind": "team", "id": "reception"},
+           practice_id="F84001")
+    person(repository, "sister.m", "leader", {"kind": "team", "id": "reception"},
+           practice_id="F84002")
+    gap = envelope("training.capability_gap_identified", {
+        "gap_id": "gap_1", "staff_id": "recep.7", "practice_id": "F84001",
+        "team": "reception", "requirement_id": "req_1", "level": "introduction",
+        "held_level": "none", "reason": "overdue", "due_on": "2026-11-01"}, FRIDAY_10,
+        source="training", practice_id="F84001")
+    assert commands.notify(repository, gap, FRIDAY_10, settings) == []
+    assert states(repository) == [("sister.k", "email", "held"), ("sister.k", "inbox", "sent"),
+                                  ("sister.k", "webhook", "suppressed")]
+    assert {n["mode"] for n in repository.notifications({"channel": "email"})} == {"digest"}
+
+
+def test_a_training_target_at_risk_reaches_the_network_leads(repository, settings):
+    network_lead(repository, "lead.a")
+    person(repository, "sister.k", "leader", {"kind": "team", "id": "reception"},
+           practice_id="F84001")
+    at_risk = envelope("training.target_at_risk", {
+        "practice_id": "F84001", "level": "introduction", "target_share": 0.8,
+        "target_date": "2027-03-31", "current_share": 0.3, "projected_share": 0.5},
+        FRIDAY_10, source="training", practice_id="F84001")
+    commands.notify(repository, at_risk, FRIDAY_10, settings)
+    assert {n["recipient_id"] for n in repository.notifications({})} == {"lead.a"}
