@@ -6,18 +6,16 @@ continuous values (and feedback ratings) as a weighted mean (Σ value·weight / 
 Keeping Σs per (measure, period) and applying each new or corrected contribution as a
 difference makes a submission cost the same whatever the number of practices or periods.
 """
-import uuid
 from datetime import date, timedelta
 
 from analytics import spc
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events.catalogue import make_event
+from shared.domain import Change, ConflictError, EventSource, RuleBroken, new_id
 from shared.events.measurement import SERIES_POOLED
 from shared.validation import (
     MAX_MAGNITUDE, MAX_SERIES_MAGNITUDE, in_date_bounds, is_readable_number,
 )
 
-SOURCE = "measurement"
+SOURCE = EventSource("measurement")
 MEASURE_TYPES = ("outcome", "process", "balancing")
 VALUE_KINDS = ("count", "proportion", "rate", "continuous")
 FREQUENCIES = ("week", "month")
@@ -29,15 +27,9 @@ SIGNAL_KINDS = {spc.SPECIAL_CAUSE_IMPROVEMENT: "improvement",
                 spc.SPECIAL_CAUSE_NEUTRAL_HIGH: "neutral",
                 spc.SPECIAL_CAUSE_NEUTRAL_LOW: "neutral"}
 MAX_BATCH_ROWS = 1000
-
-
-def new_id(prefix):
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def event(name, data, network_id, trace, practice_id=None):
-    return make_event(name, data, source=SOURCE, network_id=network_id, trace=trace,
-                      practice_id=practice_id)
+# What defines a measure: a copy takes these from its source.
+DEFINITION_FIELDS = ("name", "type", "value_kind", "unit", "frequency", "operational_definition",
+                     "improvement", "target", "fix_after_n_points")
 
 
 # --- periods ------------------------------------------------------------------------------
@@ -79,32 +71,15 @@ def overdue_periods(today, measure, overdue_days, lookback):
     return found
 
 
-# --- access ---------------------------------------------------------------------------------
-
-def check_project_access(principal, project, caller_takes_part, practice_id=None, write=False):
-    """Unknown to the caller → 404; a practice key acts for its own practice only.
-    ``caller_takes_part``: the caller's practice takes part in the project."""
-    if project is None:
-        raise NotFound("no such project", {"project_id": ["not found (or not known here yet)"]})
-    if principal.may_act_for_network(project["network_id"]):
-        return
-    if principal.role == "practice" and caller_takes_part:
-        if practice_id is not None and practice_id != principal.practice_id:
-            raise NotFound("no such practice in this project",
-                           {"practice_id": ["a practice key acts for its own practice only"]})
-        if write and practice_id is None and project.get("scope") == "network":
-            raise Forbidden("only the network lead may change a network project's measures")
-        return
-    raise NotFound("no such project", {"project_id": ["not found"]})
-
-
 # --- measures ------------------------------------------------------------------------------
 
 def define_measure(project, definition, now):
+    """A new measure of ``project`` from its ``definition`` (``DEFINITION_FIELDS``, and a
+    ``feedback_source`` for a series fed by feedback)."""
     if definition["value_kind"] == "proportion" and definition.get("target") is not None \
             and not 0 <= definition["target"] <= 1:
-        raise Unprocessable("a proportion's target is a fraction",
-                            {"target": ["give a number from 0 to 1"]})
+        raise RuleBroken("a proportion's target is a fraction",
+                         {"target": ["give a number from 0 to 1"]})
     return {
         "_id": new_id("msr"), "project_id": project["_id"], "network_id": project["network_id"],
         "name": definition["name"], "type": definition["type"],
@@ -118,21 +93,33 @@ def define_measure(project, definition, now):
     }
 
 
+def copy_definition(source):
+    """The definition of measure ``source``, to define the same measure in another project."""
+    return {name: source[name] for name in DEFINITION_FIELDS}
+
+
 def feedback_measure(project, source, now):
+    """The measure a project's ``source`` feedback feeds (one per project and source)."""
     return define_measure(project, {
         "name": FEEDBACK_MEASURE_NAMES[source], "type": "outcome",
         "value_kind": "continuous", "unit": "rating", "frequency": "month",
         "operational_definition": f"Mean of the 1-5 ratings given by {source.replace('_', ' ')} "
                                   "feedback in the month, per practice and pooled.",
-        "improvement": "increase", "feedback_source": source}, now)
+        "improvement": "increase", "feedback_source": source}, now) | {
+            "_id": feedback_measure_id(project["_id"], source)}
+
+
+def feedback_measure_id(project_id, source):
+    return f"msr_{project_id}_{source}"
 
 
 def add_rebase(measure, rebase_on):
+    """A new baseline from the period holding ``rebase_on``: a ``Change`` of the measure."""
     aligned = align_period(rebase_on, measure["frequency"])
     if aligned.isoformat() in measure["rebase_dates"]:
-        raise Conflict("the measure is already rebased there",
-                       {"date": [f"{aligned} is already a rebase date"]})
-    return {"$push": {"rebase_dates": aligned.isoformat()}}, aligned
+        raise ConflictError("the measure is already rebased there",
+                            {"date": [f"{aligned} is already a rebase date"]})
+    return Change(measure, append={"rebase_dates": [aligned.isoformat()]})
 
 
 # --- submissions ---------------------------------------------------------------------------
@@ -204,9 +191,9 @@ def submission_id(measure_id, practice_id, period):
 
 
 def record_submission(existing, measure, practice_id, period, contribution, who, now, trace):
-    """Decide what a submission does: ("created" | "unchanged" | "corrected", document or
-    update, events). The same value again is a harmless no-op; a different one a correction
-    with an audit entry."""
+    """Decide what a submission does: ("created", new document, events), ("unchanged", None,
+    []) or ("corrected", ``Change`` of ``existing``, its events). The same value again is a
+    harmless no-op; a different one a correction with an audit entry."""
     recorded = {"measure_id": measure["_id"], "project_id": measure["project_id"],
                 "practice_id": practice_id, "period": period}
     if existing is None:
@@ -215,35 +202,53 @@ def record_submission(existing, measure, practice_id, period, contribution, who,
                     "network_id": measure["network_id"], "practice_id": practice_id,
                     "period": period.isoformat(), "contribution": contribution, "version": 1,
                     "submitted_at": now, "submitted_by": who, "corrections": []}
-        events = [event("measurement.recorded", {**recorded, "version": 1,
-                                                 "contribution": contribution,
-                                                 "previous": None},
-                        measure["network_id"], trace, practice_id)]
+        events = [SOURCE.event("measurement.recorded",
+                               {**recorded, "version": 1, "contribution": contribution,
+                                "previous": None},
+                               measure["network_id"], trace, practice_id)]
         return "created", document, events
     if existing["contribution"] == contribution:
         return "unchanged", None, []
     version = existing["version"] + 1
-    update = {"$set": {"contribution": contribution, "version": version, "submitted_at": now,
-                       "submitted_by": who},
-              "$push": {"corrections": {"at": now, "by": who, "old": existing["contribution"],
-                                        "new": contribution}}}
     events = [
-        event("measurement.corrected", {**recorded, "old": existing["contribution"],
-                                        "new": contribution, "corrected_by": who,
-                                        "corrected_at": now},
-              measure["network_id"], trace, practice_id),
-        event("measurement.recorded", {**recorded, "version": version,
-                                       "contribution": contribution,
-                                       "previous": existing["contribution"]},
-              measure["network_id"], trace, practice_id),
+        SOURCE.event("measurement.corrected",
+                     {**recorded, "old": existing["contribution"], "new": contribution,
+                      "corrected_by": who, "corrected_at": now},
+                     measure["network_id"], trace, practice_id),
+        SOURCE.event("measurement.recorded",
+                     {**recorded, "version": version, "contribution": contribution,
+                      "previous": existing["contribution"]},
+                     measure["network_id"], trace, practice_id),
     ]
-    return "corrected", update, events
+    change = Change(existing, set={"contribution": contribution, "submitted_at": now,
+                                   "submitted_by": who},
+                    append={"corrections": [{"at": now, "by": who,
+                                             "old": existing["contribution"],
+                                             "new": contribution}]},
+                    events=events)
+    return "corrected", change, events
 
 
 def feedback_contribution(tally):
     """A practice-period's feedback as a contribution: the mean rating, weighted by count."""
     return {"value": tally["rating_sum"] / tally["rating_count"], "numerator": None,
             "denominator": None, "weight": float(tally["rating_count"])}
+
+
+def record_feedback(existing, measure, practice_id, period, entry, who, now, trace):
+    """A feedback ``entry`` (with its ``rating``) added to its practice-period's submission of
+    the feedback measure: a new document, or a ``Change`` of ``existing``. Each entry moves the
+    mean rating (weighted by count), so it is always a new value: only its
+    ``measurement.recorded`` event is sent, never a correction."""
+    tally = {"rating_sum": (existing or {}).get("rating_sum", 0) + entry["rating"],
+             "rating_count": (existing or {}).get("rating_count", 0) + 1}
+    outcome, recorded, events = record_submission(
+        existing, measure, practice_id, period, feedback_contribution(tally), who, now, trace)
+    events = [e for e in events if e["event_type"] == "measurement.recorded"]
+    if outcome == "created":
+        return {**recorded, **tally, "feedback": [entry]}, events
+    return Change(existing, set={**recorded.set, **tally},
+                  append={"feedback": [entry]}, events=events), events
 
 
 # --- the pooled network series ---------------------------------------------------------------
@@ -288,10 +293,10 @@ def check_readable(points, series):
     bad = unreadable_periods(points)
     if bad:
         shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise Conflict(f"the stored {series} series holds values out of range "
+        raise ConflictError(f"the stored {series} series holds values out of range "
                        f"(not finite, beyond ±{MAX_SERIES_MAGNITUDE:g}, or dated out of bounds); "
                        "correct the submissions of those periods",
-                       {"period": [f"out of range: {shown}"]}, code="series_out_of_range")
+                            {"period": [f"out of range: {shown}"]}, code="series_out_of_range")
     return points
 
 
@@ -300,9 +305,9 @@ def analyse_series(measure, points, series=SERIES_POOLED):
     the measure's target is out of range (see ``check_readable``)."""
     check_readable(points, series)
     if not is_readable_number(measure.get("target")):
-        raise Conflict("the measure's target is out of range; define the measure again",
-                       {"target": [f"beyond ±{MAX_SERIES_MAGNITUDE:g}"]},
-                       code="series_out_of_range")
+        raise ConflictError("the measure's target is out of range; define the measure again",
+                            {"target": [f"beyond ±{MAX_SERIES_MAGNITUDE:g}"]},
+                            code="series_out_of_range")
     points = [(date.fromisoformat(p) if isinstance(p, str) else p, v) for p, v in points]
     return spc.analyse([p for p, _ in points], [v for _, v in points],
                        improvement=measure["improvement"], target=measure.get("target"),
@@ -327,7 +332,7 @@ def signal_changes(state, analysis, measure, series, trace):
         elif state.get("episode") is None:
             new_state["episode"] = {"period": latest.date.isoformat(), "kind": kind,
                                     "rule": spc.decisive_rule(latest)}
-            events.append(event("measurement.signal_detected", {
+            events.append(SOURCE.event("measurement.signal_detected", {
                 "measure_id": measure["_id"], "project_id": measure["project_id"],
                 "series": series, "rule": spc.decisive_rule(latest), "kind": kind,
                 "point_type": latest.point_type, "period": latest.date, "value": latest.value},
@@ -335,7 +340,7 @@ def signal_changes(state, analysis, measure, series, trace):
         new_state["assurance"] = analysis.assurance_type
         if (analysis.assurance_type != state.get("assurance")
                 and measure.get("target") is not None):
-            events.append(event("measurement.assurance_changed", {
+            events.append(SOURCE.event("measurement.assurance_changed", {
                 "measure_id": measure["_id"], "project_id": measure["project_id"],
                 "series": series, "previous": state.get("assurance"),
                 "current": analysis.assurance_type, "target": measure["target"]},
@@ -343,11 +348,22 @@ def signal_changes(state, analysis, measure, series, trace):
     return new_state, events
 
 
+def series_state_update(state_id, state, analysis, measure, series, trace):
+    """The stored state of a series after its latest analysis: a new document (``state`` is
+    None), a ``Change`` of ``state``, or None when nothing changed."""
+    fields, events = signal_changes(state or {}, analysis, measure, series, trace)
+    if state is None:
+        return {"_id": state_id, **fields}, events
+    if events or fields != {k: state.get(k) for k in fields}:
+        return Change(state, set=fields, events=events), events
+    return None, []
+
+
 def overdue_notice(measure, practice_id, period, due_by, trace):
     document = {"_id": submission_id(measure["_id"], practice_id, period),
                 "measure_id": measure["_id"], "practice_id": practice_id,
                 "period": period.isoformat(), "due_by": due_by.isoformat()}
-    overdue = event("measurement.submission_overdue", {
+    overdue = SOURCE.event("measurement.submission_overdue", {
         "measure_id": measure["_id"], "project_id": measure["project_id"],
         "practice_id": practice_id, "period": period, "due_by": due_by},
         measure["network_id"], trace, practice_id)

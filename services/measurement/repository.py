@@ -1,5 +1,4 @@
 """Storage of the measurement service."""
-from shared.auth import ApiKeyStore
 from shared.errors import Conflict
 from shared.outbox import new_document
 from shared.repository import AggregateRepository
@@ -20,6 +19,10 @@ EVENT_SOURCES = (SUBMISSIONS, SERIES_STATE, OVERDUE_NOTICES)
 POOLED_SUMS = ("total", "weight", "numerator", "denominator", "practices")
 
 
+def series_state_id(measure_id, series):
+    return f"{measure_id}|{series}"
+
+
 class ContributionOutOfOrder(Exception):
     """A later version of a practice's value arrived before an earlier one was applied; the
     event is retried (with backoff) until the earlier one has been."""
@@ -29,7 +32,6 @@ class MeasurementRepository(AggregateRepository):
 
     @staticmethod
     def ensure_indexes(database):
-        ApiKeyStore.ensure_indexes(database)
         database[MEASURES].create_index([("project_id", 1)])
         database[SUBMISSIONS].create_index([("measure_id", 1), ("practice_id", 1),
                                             ("period", 1)])
@@ -136,17 +138,7 @@ class MeasurementRepository(AggregateRepository):
     # --- signals --------------------------------------------------------------------------------
 
     def series_state(self, measure_id, series):
-        return self.find(SERIES_STATE, f"{measure_id}|{series}")
-
-    def save_series_state(self, measure_id, series, previous, fields, events):
-        state_id = f"{measure_id}|{series}"
-        if previous is None:
-            self.insert(SERIES_STATE, {"_id": state_id, "revision": 1, **fields}, events,
-                        conflict_message="the series was evaluated concurrently")
-        else:
-            self.update(SERIES_STATE, state_id,
-                        {"$set": fields, "$inc": {"revision": 1}}, events,
-                        guard={"revision": previous["revision"]})
+        return self.find(SERIES_STATE, series_state_id(measure_id, series))
 
     def record_overdue(self, document, events):
         """True when this notice is new (it is sent once)."""
@@ -169,13 +161,13 @@ class MeasurementRepository(AggregateRepository):
         except DuplicateKeyError:
             pass  # the same retried request finished first
 
-    def update_submission(self, submission_id, update, events, version):
-        self.update(SUBMISSIONS, submission_id, update, events, guard={"version": version})
+    # --- measures ---------------------------------------------------------------------------
 
-    def push_feedback(self, submission_id, existing, update, events):
-        if existing is None:
-            self.insert(SUBMISSIONS, update, events)
-        else:
-            self.update(SUBMISSIONS, submission_id, update, events,
-                        guard={"version": existing["version"]})
-
+    def add_measure_once(self, measure):
+        """Store ``measure`` unless one with its id exists (a concurrent request made it first);
+        returns the stored one."""
+        try:
+            self.database[MEASURES].insert_one(measure)
+        except DuplicateKeyError:
+            return self.find(MEASURES, measure["_id"])
+        return measure

@@ -89,7 +89,11 @@ def handlers_in_services():
                         found |= {(f"{service}.{method.name}", event.producer, event.name)
                                   for event in matching_event_types(patterns)}
             bases = {getattr(b, "id", None) for b in cls.bases}
-            if "ApiKeyReplica" in bases:
+            owns_api_keys = any(isinstance(s, ast.Assign)
+                                and getattr(s.targets[0], "id", None) == "owns_api_keys"
+                                and getattr(s.value, "value", False) is True for s in cls.body)
+            # shared.service_base.Service adds the key replica's handlers unless owns_api_keys.
+            if "ApiKeyReplica" in bases or ("Service" in bases and not owns_api_keys):
                 found.add((f"{service}.apply_api_key_issued", "projects", "apikey.issued"))
                 found.add((f"{service}.apply_api_key_revoked", "projects", "apikey.revoked"))
     return found

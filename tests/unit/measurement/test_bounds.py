@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from services.measurement import domain, schemas
-from services.measurement.openapi import openapi_document
+from services.measurement.service import MeasurementService
+from shared.domain import ConflictError
 from shared.errors import Conflict
 from shared.validation import (
     EARLIEST_DATE, MAX_MAGNITUDE, MAX_SERIES_MAGNITUDE, latest_date,
 )
-from shared.web import PageQuery, json_response
+from shared.web import PageQuery, api_error_of, json_response
 from tests.unit.measurement.test_domain import MEASURE
 
 ROW = {"period": "2026-11-02", "practice_id": "F84001"}
@@ -102,17 +103,17 @@ def test_any_accepted_contribution_is_finite_and_bounded(fields):
 def test_unreadable_periods_are_named(points, bad):
     assert domain.unreadable_periods(points) == bad
     if bad:
-        with pytest.raises(Conflict) as refused:
+        with pytest.raises(ConflictError) as refused:
             domain.check_readable(points, "pooled")
-        assert refused.value.status == 409 and bad[0] in refused.value.fields["period"][0]
+        assert api_error_of(refused.value).status == 409 and bad[0] in refused.value.fields["period"][0]
 
 
 def test_analysis_of_a_damaged_series_or_target_is_a_409_not_an_error():
     day = date(2026, 1, 5)
     points = [(day + timedelta(weeks=i), 1e308 * (i + 1)) for i in range(3)]
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         domain.analyse_series(MEASURE, points)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(ConflictError) as refused:
         domain.analyse_series({**MEASURE, "target": 1.79e308}, [(day, 0.5)])
     assert "target" in refused.value.fields
 
@@ -126,7 +127,7 @@ def test_json_answers_never_carry_infinity_or_nan():
 
 
 def test_the_document_shows_bounds_pages_statuses_and_nullables():
-    document = openapi_document()
+    document = MeasurementService.openapi_document
     components, paths = document["components"]["schemas"], document["paths"]
     submission = components["SubmissionIn"]["properties"]
     assert (submission["value"]["minimum"], submission["value"]["maximum"]) == (

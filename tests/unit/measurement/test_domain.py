@@ -92,11 +92,11 @@ def test_same_value_is_a_no_op_and_a_new_one_a_correction_with_audit():
     assert domain.record_submission(document, MEASURE, "F84001", date(2026, 11, 23),
                                     dict(contribution), "k1", NOW, TRACE)[0] == "unchanged"
     changed = {**contribution, "numerator": 2.0, "value": 1.0}
-    outcome, update, events = domain.record_submission(
+    outcome, change, events = domain.record_submission(
         document, MEASURE, "F84001", date(2026, 11, 23), changed, "k9", NOW, TRACE)
-    assert outcome == "corrected" and update["$set"]["version"] == 2
-    assert update["$push"]["corrections"] == {"at": NOW, "by": "k9", "old": contribution,
-                                              "new": changed}
+    assert outcome == "corrected" and change.applied()["version"] == 2
+    assert change.append["corrections"] == [{"at": NOW, "by": "k9", "old": contribution,
+                                             "new": changed}]
     assert [e["event_type"] for e in events] == ["measurement.corrected", "measurement.recorded"]
     assert events[1]["data"]["previous"]["numerator"] == 1.0
 
