@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from marshmallow import ValidationError
 
+from services.registry import SERVICES
 from shared.events import measurement as measurement_events
 from shared.events import notifications as notification_events
 from shared.events import projects as project_events
@@ -59,11 +60,9 @@ CATALOGUE = (
               "A huddle item was unblocked; carries the time it took."),
     EventType("apikey.issued", 1, "projects", project_events.ApiKeyIssuedData,
               "An API key was issued; carries its SHA-256 hash (never the key) so every service "
-              "can verify it without sharing a database.",
-              ("measurement.apply_api_key_issued",)),
+              "can verify it without sharing a database."),
     EventType("apikey.revoked", 1, "projects", project_events.ApiKeyRevokedData,
-              "An API key was revoked; every service refuses it from then on.",
-              ("measurement.apply_api_key_revoked",)),
+              "An API key was revoked; every service refuses it from then on."),
     EventType("measurement.recorded", 1, "measurement",
               measurement_events.MeasurementRecordedData,
               "A practice's value for a measure and period was stored (new, or a correction); "
@@ -132,6 +131,16 @@ class Subscription:
 # Pattern handlers (``shared.messaging.event_handler_for``) with the same patterns.
 SUBSCRIPTIONS = ()
 
+# The service that issues API keys; every other registered service keeps a replica of the
+# key hashes (``shared.service_base.Service`` gives it the handlers), so its queues are
+# declared from the registry before the first key is issued, and a new service needs no edit.
+KEY_OWNER = "projects"
+KEY_REPLICA_SUBSCRIPTIONS = tuple(
+    Subscription(f"{service.name}.{handler}", (event_name,))
+    for service in SERVICES if service.name != KEY_OWNER
+    for handler, event_name in (("apply_api_key_issued", "apikey.issued"),
+                                ("apply_api_key_revoked", "apikey.revoked")))
+
 
 def topic_matches(pattern, name):
     """Whether event type ``name`` matches ``pattern`` as a RabbitMQ topic binding would."""
@@ -167,7 +176,7 @@ def with_subscriptions(catalogue, subscriptions):
     return tuple(replace(event, consumers=tuple(consumers[event.name])) for event in catalogue)
 
 
-CATALOGUE = with_subscriptions(CATALOGUE, SUBSCRIPTIONS)
+CATALOGUE = with_subscriptions(CATALOGUE, SUBSCRIPTIONS + KEY_REPLICA_SUBSCRIPTIONS)
 _BY_KEY = {(event.name, event.version): event for event in CATALOGUE}
 _ENVELOPE = EnvelopeSchema()
 
