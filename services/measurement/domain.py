@@ -9,6 +9,7 @@ difference makes a submission cost the same whatever the number of practices or 
 from datetime import date, timedelta
 
 from analytics import spc
+from shared import access
 from shared.domain import Change, ConflictError, EventSource, RuleBroken, new_id
 from shared.events.measurement import SERIES_POOLED
 from shared.validation import (
@@ -174,7 +175,7 @@ def check_submission(measure, project, principal, row, today, participating):
         errors["practice_id"] = ["a practice key submits for its own practice only"]
     elif practice_id not in participating:
         errors["practice_id"] = [f"{practice_id} does not take part in this measure's project"]
-    elif not principal.may_act_for_practice(practice_id, project["network_id"]):
+    elif not access.may_act_for_practice(principal, practice_id, project["network_id"]):
         errors["practice_id"] = ["not yours to submit for"]
     period = align_period(row["period"], measure["frequency"])
     if period > today:

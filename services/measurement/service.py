@@ -172,12 +172,12 @@ class MeasurementService(Service):
 
     @route("GET", "/measures/<measure_id>/chart.svg", "SPC chart as SVG",
            query=schemas.SeriesQuery, answers={200: binary("image/svg+xml")}, roles=MEMBERS)
-    def chart_svg(self, request, measure_id, principal, query):
+    def chart_as_svg(self, request, measure_id, principal, query):
         return self._chart(principal, measure_id, query, "svg")
 
     @route("GET", "/measures/<measure_id>/chart.png", "SPC chart as PNG",
            query=schemas.SeriesQuery, answers={200: binary("image/png")}, roles=MEMBERS)
-    def chart_png(self, request, measure_id, principal, query):
+    def chart_as_png(self, request, measure_id, principal, query):
         return self._chart(principal, measure_id, query, "png")
 
     def _chart(self, principal, measure_id, query, fmt):
