@@ -93,8 +93,16 @@ class StaffIn(Strict):
 
 
 class StaffImportIn(Strict):
-    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(
-        min=1, max=domain.MAX_IMPORT_ROWS, error=f"1 to {domain.MAX_IMPORT_ROWS} rows"))
+    rows = fields.List(fields.Dict(), validate=validate.Length(
+        min=1, max=domain.MAX_IMPORT_ROWS, error=f"1 to {domain.MAX_IMPORT_ROWS} rows"),
+        metadata={"description": "StaffIn rows (or give csv)"})
+    csv = fields.String(validate=validate.Length(min=1, max=5_000_000), metadata={
+        "description": "the same fields as CSV with a header row (or give rows)"})
+
+    @validates_schema
+    def rows_or_csv(self, data, **kwargs):
+        if ("rows" in data) == ("csv" in data):
+            raise ValidationError("give rows or csv, not both", "rows")
 
 
 class StaffUpdateIn(Strict):
@@ -178,11 +186,11 @@ class CohortQuery(PageQuery):
     offering_id = fields.String(required=True, validate=IDENTIFIER)
 
 
-class ReportQuery(Strict):
+class ScopeQuery(Strict):
+    """A report's scope: a practice (optionally one team) or a network."""
     network_id = fields.String(validate=IDENTIFIER)
     practice_id = ods_code()
     team = plain_text(80)
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "svg", "png")))
 
     @validates_schema
     def one_scope(self, data, **kwargs):
@@ -190,6 +198,10 @@ class ReportQuery(Strict):
             raise ValidationError("give practice_id or network_id", "practice_id")
         if data.get("team") and not data.get("practice_id"):
             raise ValidationError("a team is named within a practice", "practice_id")
+
+
+class ReportQuery(ScopeQuery):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "svg", "png")))
 
 
 class PyramidRow(Schema):
@@ -210,6 +222,72 @@ class ReportOut(Schema):
     activation = fields.Dict()
     gaps = fields.Dict()
     next_needs = fields.List(fields.Dict())
+
+
+class FrameworkOut(Schema):
+    network_id = fields.String()
+    requirements = fields.List(fields.Dict())
+    refresh_days = fields.Dict(keys=fields.String(), values=fields.Integer())
+    targets = fields.Dict()
+    changes = fields.List(fields.Dict())
+
+
+class StaffOut(Schema):
+    staff_id = fields.String(attribute="_id")
+    network_id = fields.String()
+    practice_id = fields.String()
+    team = fields.String()
+    role = fields.String()
+    leader = fields.Boolean()
+    lived_experience_partner = fields.Boolean()
+    started_on = fields.String()
+    left_on = fields.String(allow_none=True)
+    levels = fields.Dict()
+    obligations = fields.List(fields.Dict())
+    next_due_on = fields.String(allow_none=True)
+
+
+class PersonOut(Schema):
+    """A person's record: levels, each open requirement against the level held, practical
+    evidence, assessments and training needs."""
+    staff_id = fields.String()
+    held_level = fields.String()
+    lapsed_levels = fields.List(fields.String())
+    levels = fields.Dict()
+    requirements = fields.List(fields.Dict())
+    practical_evidence = fields.Dict()
+    assessments = fields.List(fields.Dict())
+    training_needs = fields.List(fields.Dict())
+
+
+class OfferingOut(Schema):
+    offering_id = fields.String(attribute="_id")
+    network_id = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    awards_level = fields.String(allow_none=True)
+    refresher_for = fields.String(allow_none=True)
+    duration_hours = fields.Float()
+    capacity = fields.Integer()
+    completion = fields.Dict()
+
+
+class CohortOut(Schema):
+    cohort_id = fields.String(attribute="_id")
+    offering_id = fields.String()
+    network_id = fields.String()
+    kind = fields.String()
+    capacity = fields.Integer()
+    places_left = fields.Integer()
+    sessions = fields.List(fields.Dict())
+    enrolments = fields.List(fields.Dict())
+    waiting = fields.List(fields.Dict())
+
+
+class EnrolmentOut(Schema):
+    staff_id = fields.String()
+    state = fields.String(metadata={"description": "enrolled, or waiting (the cohort is full)"})
+    cohort = fields.Nested(CohortOut)
 
 
 def load_rows(schema, rows, field="rows"):

@@ -75,3 +75,25 @@ def measurement_service(container_factory, measurement_config):
 def measurement(measurement_service, measurement_config):
     """Clients of the measurement service, keyed like ``network``'s, once it knows the keys."""
     return ServiceClient(measurement_config["WEB_SERVER_ADDRESS"])
+
+
+@pytest.fixture
+def training_config(service_config):
+    from nameko.testing.utils import find_free_port
+
+    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+
+
+@pytest.fixture
+def training_service(container_factory, training_config):
+    from services.training.service import TrainingService
+
+    container = container_factory(TrainingService, training_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def training(training_service, training_config):
+    """A client of the training service (``as_key`` for the keys ``network`` issued)."""
+    return ServiceClient(training_config["WEB_SERVER_ADDRESS"])
