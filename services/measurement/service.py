@@ -3,6 +3,7 @@ signals and charts. Submissions are stored with a ``measurement.recorded`` event
 this service's own handler of that event keeps the pooled series and the signals up to date,
 exactly once per value, so a crash anywhere loses nothing. Each route parses and authorises
 (``shared.routes``), calls the service layer (``commands``) and answers."""
+import base64
 import logging
 from datetime import timedelta
 
@@ -14,11 +15,13 @@ from werkzeug.wrappers import Response
 from analytics import charts
 from services.measurement import commands, schemas
 from services.measurement.repository import EVENT_SOURCES, MeasurementRepository
+from shared.auth import Principal
 from shared.events.envelope import Trace, utc_now
 from shared.events.measurement import SERIES_POOLED
 from shared.messaging import event_handler
 from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
+from shared.rpc import rpc
 from shared.service_base import Service
 from shared.web import json_response, load, read_json, trace_of
 
@@ -26,6 +29,7 @@ OVERDUE_CHECK_SECONDS = 300
 # PDSA annotations are drawn within a period of a chart's first and last points.
 ANNOTATION_MARGIN = {"week": timedelta(days=7), "month": timedelta(days=31)}
 MEMBERS = ("network_lead", "practice")  # every key of a network
+SERVICE_CALLER = Principal("service", "admin")  # an RPC from another service
 
 log = logging.getLogger(__name__)
 
@@ -181,17 +185,29 @@ class MeasurementService(Service):
         return self._chart(principal, measure_id, query, "png")
 
     def _chart(self, principal, measure_id, query, fmt):
+        image = self._chart_image(principal, measure_id, query.get("practice_id"), fmt)
+        return Response(image, status=200, content_type=charts.CONTENT_TYPES[fmt])
+
+    def _chart_image(self, principal, measure_id, practice_id, fmt):
         measure, series, analysis = commands.analyse(self.storage, principal, measure_id,
-                                                     query.get("practice_id"))
+                                                     practice_id)
         annotations = commands.chart_annotations(self.storage, measure, series, analysis,
                                                  utc_now().date(),
                                                  ANNOTATION_MARGIN[measure["frequency"]])
         title = f"{measure['name']} — {'network (pooled)' if series == SERIES_POOLED else series}"
         # Drawing takes a few hundred ms of CPU: a real thread keeps the service answering.
-        image = tpool.execute(charts.render_chart, analysis, title=title,
-                              unit=measure.get("unit"), target=measure.get("target"),
-                              annotations=annotations, fmt=fmt)
-        return Response(image, status=200, content_type=charts.CONTENT_TYPES[fmt])
+        return tpool.execute(charts.render_chart, analysis, title=title,
+                             unit=measure.get("unit"), target=measure.get("target"),
+                             annotations=annotations, fmt=fmt)
+
+    @rpc
+    def series_chart_png(self, measure_id, series):
+        """The PNG chart of a measure's ``series`` (``pooled`` or a practice's ODS code), as
+        base64, for another service (notifications puts it in a signal's mail). Only services
+        reach the broker's RPC queue, so the caller reads as admin."""
+        practice_id = None if series in (None, SERIES_POOLED) else series
+        image = self._chart_image(SERVICE_CALLER, measure_id, practice_id, "png")
+        return base64.b64encode(image).decode("ascii")
 
     # --- practices falling behind ------------------------------------------------------------
 
