@@ -322,7 +322,7 @@ def notify(repository, envelope, now, settings):
         if stored and stored["state"] == "cancelled":
             ladder = stored  # resolved before the escalation arrived: nothing to chase
     rules = domain.routes_for(envelope["event_type"],
-                              repository.route(envelope["network_id"], envelope["event_type"]))
+                              repository.route_of(envelope["network_id"], envelope["event_type"]))
     ladder_id = ladder["_id"] if ladder is not None and ladder["state"] == "active" else None
     queued = []
     for rule in rules:

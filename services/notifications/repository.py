@@ -99,7 +99,7 @@ class NotificationsRepository(AggregateRepository):
 
     # --- routes --------------------------------------------------------------------------------
 
-    def route(self, network_id, event_type):
+    def route_of(self, network_id, event_type):
         return self.database[ROUTES].find_one({"_id": f"{network_id}:{event_type}"})
 
     def routes_of(self, network_id):

@@ -189,3 +189,41 @@ class NotificationView(Schema):
     sent_at = fields.AwareDateTime(allow_none=True)
     read_at = fields.AwareDateTime(allow_none=True)
     archived_at = fields.AwareDateTime(allow_none=True)
+
+
+class WatcherView(Schema):
+    staff_id = fields.String()
+    subject_kind = fields.String()
+    subject_id = fields.String()
+    since = fields.AwareDateTime()
+
+
+class RouteView(Schema):
+    event_type = fields.String()
+    rules = fields.List(fields.Nested(Rule))
+    default = fields.Boolean(metadata={"description": "true: the default rules are in force"})
+
+
+class PreferencesView(Schema):
+    by_event = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(),
+                                                                    values=fields.String()))
+    by_channel = fields.Dict(keys=fields.String(), values=fields.String())
+    unsubscribed = fields.List(fields.String(), metadata={
+        "description": "event types unsubscribed from by one-click link (* = all non-critical)"})
+
+
+class InboxPage(Schema):
+    items = fields.List(fields.Nested(NotificationView), required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    unread = fields.Integer(required=True, metadata={"description": "unread items in all"})
+
+
+class UnreadView(Schema):
+    unread = fields.Integer(required=True)
+
+
+class UnsubscribedView(Schema):
+    unsubscribed = fields.String(required=True, metadata={
+        "description": "the event type no longer emailed (* = all non-critical email)"})

@@ -131,7 +131,14 @@ class Subscription:
 
 
 # Pattern handlers (``shared.messaging.event_handler_for``) with the same patterns.
-SUBSCRIPTIONS = ()
+SUBSCRIPTIONS = (
+    # Every routed event type, and the two that stop a ladder (resolution, submission).
+    Subscription("notifications.notify_of", (
+        "measurement.signal_detected", "measurement.assurance_changed",
+        "measurement.submission_overdue", "measurement.recorded",
+        "huddle.item_escalated", "huddle.item_resolved",
+        "training.capability_gap_identified", "training.target_at_risk")),
+)
 
 # The service that issues API keys; every other registered service keeps a replica of the
 # key hashes (``shared.service_base.Service`` gives it the handlers), so its queues are

@@ -86,7 +86,8 @@ def message_id(event):
 def render_asyncapi():
     """The catalogue as an AsyncAPI 3.0 document (a dict): one channel per event type (the
     routing key on its producer's topic exchange) and one per consumer queue and its
-    dead-letter queue; a send operation per producer, a receive operation per handler."""
+    dead-letter queue; a send operation per producer, a receive operation per handler and
+    event type."""
     schemas = json_schemas()
     messages, channels, operations = {}, {}, {}
     for event in CATALOGUE:
@@ -138,7 +139,8 @@ def render_asyncapi():
                         "queue": {"name": name, "durable": True, "exclusive": False,
                                   "autoDelete": False, "vhost": "/"},
                         "bindingVersion": AMQP_BINDING_VERSION}}}
-            operations[consumer] = {
+            # One per (handler, event type): a pattern handler reads several queues.
+            operations[f"{consumer}.receive.{event.name}"] = {
                 "action": "receive", "title": f"{consumer} handles {event.name}",
                 "summary": "At least once; applied once per event id (redeliveries are "
                            "skipped).",

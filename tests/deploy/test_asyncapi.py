@@ -77,11 +77,12 @@ def test_every_event_producer_and_consumer_is_in_the_document(document):
         assert channel["bindings"]["amqp"]["exchange"]["type"] == "topic"
         send = operations[f"{event.producer}.publish.{event.name}"]
         assert send["action"] == "send" and send["channel"]["$ref"] == f"#/channels/{event.name}"
-    expected_receivers = {consumer for _, consumer, _ in consumer_queues()}
+    expected_receivers = {f"{consumer}.receive.{event.name}"
+                          for event, consumer, _ in consumer_queues()}
     receivers = {key for key, operation in operations.items() if operation["action"] == "receive"}
     assert receivers == expected_receivers
     for event, consumer, queue in consumer_queues():
-        receive = operations[consumer]
+        receive = operations[f"{consumer}.receive.{event.name}"]
         channel = resolve(document, receive["channel"]["$ref"])
         assert channel["address"] == queue
         assert channel["bindings"]["amqp"]["queue"]["name"] == queue

@@ -526,7 +526,7 @@ def test_a_network_lead_changes_their_networks_route_and_no_other(repository, se
     with pytest.raises(NotPermitted):
         commands.set_route(repository, other, NETWORK, {
             "event_type": "measurement.assurance_changed", "rules": rules}, FRIDAY_10, Trace())
-    assert repository.route(NETWORK, "measurement.assurance_changed") is None
+    assert repository.route_of(NETWORK, "measurement.assurance_changed") is None
     commands.set_route(repository, LEAD, NETWORK, {
         "event_type": "measurement.assurance_changed", "rules": rules}, FRIDAY_10, Trace())
     (route,) = [r for r in commands.routes_of(repository, LEAD, NETWORK)

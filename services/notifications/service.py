@@ -1,0 +1,295 @@
+"""The notifications service: turns the events of projects, measurement and training into what
+a person must act on, by the channel they chose (email, signed webhook, in-app inbox).
+
+Each route parses and authorises (``shared.routes``), calls the service layer (``commands``)
+and answers. One pattern handler takes every routed event type (and the two that stop
+ladders): it stores the notifications once per (event, recipient, channel) and sends what is
+due at once; the periodic passes, each run by one replica at a time (``leased_timer``),
+release held notices when the send window opens, assemble digests and the weekly summary, take
+due ladder steps and retry failed sends. Who may act for a person: API keys carry no staff id
+yet, so a person's preferences and inbox are managed by their network lead, an admin, or their
+practice's key (``domain.may_see_person``); the one-click unsubscribe link is the person's own
+signed authority.
+"""
+import base64
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass, replace
+
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+
+from services.notifications import commands, schemas
+from services.notifications.channels import EmailChannel, WebhookChannel
+from services.notifications.commands import Senders
+from services.notifications.domain import Settings, settings_from_config
+from services.notifications.repository import OUTBOX_COLLECTIONS, NotificationsRepository
+from shared import rpc
+from shared.events.catalogue import event_type
+from shared.events.envelope import EnvelopeSchema, utc_now
+from shared.lease import leased_timer
+from shared.messaging import event_handler_for
+from shared.openapi import items_of, page_of
+from shared.routes import route
+from shared.service_base import Service
+from shared.web import PageQuery, trace_of
+
+log = logging.getLogger(__name__)
+
+MEMBERS = ("network_lead", "practice")
+DELIVERY_PASS_SECONDS = 2
+WINDOW_PASS_SECONDS = 30
+SUMMARY_PASS_SECONDS = 300
+_ENVELOPE = EnvelopeSchema()
+
+
+def settings_of(config):
+    """The service's ``Settings`` from its nameko config. Unset (empty) settings keep their
+    defaults; without ``NOTIFICATIONS_UNSUBSCRIBE_SECRET`` the unsubscribe links are signed
+    with a key derived from ``PCN_ADMIN_KEY`` (a new admin key voids old links)."""
+    given = {key: value for key, value in config.items()
+             if key.startswith("NOTIFICATIONS_") and value not in (None, "")}
+    settings = settings_from_config(given)
+    if not settings.unsubscribe_secret:
+        derived = hmac.new(str(config["PCN_ADMIN_KEY"]).encode("utf-8"),
+                           b"pcn notifications unsubscribe", hashlib.sha256).hexdigest()
+        settings = replace(settings, unsubscribe_secret=derived)
+    return settings
+
+
+def chart_from_measurement(config, timeout):
+    """``chart(measure_id, series)``: PNG bytes of the series' chart, asked of the measurement
+    service by RPC; raises when it does not answer within ``timeout`` seconds."""
+    def chart(measure_id, series):
+        encoded = rpc.call(config, "measurement", "series_chart_png", measure_id, series,
+                           timeout=timeout)
+        return base64.b64decode(encoded) if encoded else None
+    return chart
+
+
+@dataclass(frozen=True)
+class DeliveryKit:
+    settings: Settings
+    senders: Senders
+
+
+class Delivery(DependencyProvider):
+    """The settings and the channels (SMTP, webhooks, the chart RPC), made once at start.
+    Config: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SENDER``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
+    ``SMTP_STARTTLS``, ``CHART_RPC_TIMEOUT_SECONDS`` and the ``NOTIFICATIONS_*`` settings."""
+
+    def setup(self):
+        config = self.container.config
+        settings = settings_of(config)
+        email = EmailChannel(config.get("SMTP_HOST") or "127.0.0.1",
+                             int(config.get("SMTP_PORT") or 1025),
+                             config.get("SMTP_SENDER") or "PCN Improvement Network "
+                                                          "<notifications@pcn.example.org>",
+                             username=config.get("SMTP_USERNAME") or None,
+                             password=config.get("SMTP_PASSWORD") or None,
+                             starttls=bool(config.get("SMTP_STARTTLS")))
+        chart = chart_from_measurement(config,
+                                       float(config.get("CHART_RPC_TIMEOUT_SECONDS") or 3))
+        self.kit = DeliveryKit(settings, Senders(
+            email=email, webhook=WebhookChannel(settings.allow_private_endpoints), chart=chart))
+
+    def get_dependency(self, worker_ctx):
+        return self.kit
+
+
+def as_received(envelope):
+    """The envelope as it travelled (JSON types): the handler gets it loaded."""
+    data = event_type(envelope["event_type"], envelope["schema_version"]).schema().dump(
+        envelope["data"])
+    return {**_ENVELOPE.dump(envelope), "data": data}
+
+
+class NotificationsService(Service):
+    name = "notifications"
+    repository = NotificationsRepository
+    event_collections = OUTBOX_COLLECTIONS
+    openapi_description = ("Recipients, watchers, routes and preferences; email, signed "
+                           "webhooks and the in-app inbox; the audit of every delivery.")
+    config = Config()
+    delivery = Delivery()
+
+    # --- events of the other services ----------------------------------------------------
+
+    # Every routed event type, and those that stop a ladder (a huddle item's resolution, a
+    # practice's submission); the catalogue's SUBSCRIPTIONS lists the same patterns.
+    @event_handler_for("measurement.signal_detected", "measurement.assurance_changed",
+                       "measurement.submission_overdue", "measurement.recorded",
+                       "huddle.item_escalated", "huddle.item_resolved",
+                       "training.capability_gap_identified", "training.target_at_risk")
+    def notify_of(self, envelope):
+        """Store the notifications of one event (once, however often it comes), then send
+        those due now; what fails is retried by the delivery pass, never here."""
+        kit = self.delivery
+        queued = commands.notify(self.storage, as_received(envelope), utc_now(), kit.settings)
+        if queued:
+            commands.deliver(self.storage, kit.senders, utc_now(), kit.settings, ids=queued)
+
+    # --- periodic passes (one replica at a time) --------------------------------------------
+
+    @leased_timer(DELIVERY_PASS_SECONDS)
+    def deliver_due(self):
+        """Send what is due: retries after their backoff, released and digested notices."""
+        kit = self.delivery
+        return commands.deliver(self.storage, kit.senders, utc_now(), kit.settings)
+
+    @leased_timer(WINDOW_PASS_SECONDS)
+    def release_held(self):
+        return commands.release_held(self.storage, utc_now())
+
+    @leased_timer(WINDOW_PASS_SECONDS)
+    def send_digests(self):
+        kit = self.delivery
+        return commands.send_digests(self.storage, utc_now(), kit.settings)
+
+    @leased_timer(SUMMARY_PASS_SECONDS)
+    def send_weekly_summaries(self):
+        kit = self.delivery
+        return commands.send_weekly_summaries(self.storage, utc_now(), kit.settings)
+
+    @leased_timer(WINDOW_PASS_SECONDS)
+    def run_ladders(self):
+        kit = self.delivery
+        return commands.run_ladders(self.storage, utc_now(), kit.settings)
+
+    # --- recipients ------------------------------------------------------------------------
+
+    @route("POST", "/recipients", "Register a recipient (network lead); a webhook's signing "
+           "secret is shown once", body=schemas.RecipientCreate,
+           answers={201: schemas.RecipientView}, roles=("network_lead",))
+    def register_recipient(self, request, principal, command):
+        recipient = commands.register_recipient(self.storage, principal, command, utc_now(),
+                                                trace_of(request), self.delivery.settings)
+        return recipient, 201, {"Location": f"/recipients/{recipient['_id']}"}
+
+    @route("GET", "/networks/<network_id>/recipients", "List a network's recipients",
+           query=PageQuery, answers={200: page_of(schemas.RecipientView)}, roles=MEMBERS)
+    def list_recipients(self, request, network_id, principal, query):
+        items, total = commands.list_recipients(self.storage, principal, query, network_id)
+        return {"items": items, "page": query["page"], "page_size": query["page_size"],
+                "total": total}
+
+    @route("GET", "/recipients/<staff_id>", "Read a recipient",
+           answers={200: schemas.RecipientView}, roles=MEMBERS)
+    def get_recipient(self, request, staff_id, principal):
+        return commands.get_recipient(self.storage, principal, staff_id)
+
+    @route("PATCH", "/recipients/<staff_id>", "Change contacts, time zone, digest time (role "
+           "and scope: network lead); a new webhook URL gets a new secret, shown once",
+           body=schemas.RecipientChange, answers={200: schemas.RecipientView}, roles=MEMBERS)
+    def change_recipient(self, request, staff_id, principal, command):
+        return commands.change_recipient(self.storage, principal, staff_id, command, utc_now(),
+                                         trace_of(request), self.delivery.settings)
+
+    # --- watchers --------------------------------------------------------------------------
+
+    @route("GET", "/recipients/<staff_id>/watching", "What a person follows",
+           answers={200: items_of(schemas.WatcherView)}, roles=MEMBERS)
+    def watched_by(self, request, staff_id, principal):
+        return {"items": commands.watched_by(self.storage, principal, staff_id)}
+
+    @route("POST", "/recipients/<staff_id>/watching", "Follow a measure or a project",
+           body=schemas.WatcherCreate, answers={201: schemas.WatcherView}, roles=MEMBERS)
+    def watch(self, request, staff_id, principal, command):
+        return commands.watch(self.storage, principal, staff_id, command, utc_now(),
+                              trace_of(request)), 201
+
+    @route("DELETE", "/recipients/<staff_id>/watching/<subject_kind>/<subject_id>",
+           "Stop following; answers what the person still follows",
+           answers={200: items_of(schemas.WatcherView)}, roles=MEMBERS)
+    def unwatch(self, request, staff_id, subject_kind, subject_id, principal):
+        commands.unwatch(self.storage, principal, staff_id, subject_kind, subject_id)
+        return {"items": commands.watched_by(self.storage, principal, staff_id)}
+
+    # --- routes ----------------------------------------------------------------------------
+
+    @route("GET", "/networks/<network_id>/routes", "Every routed event type of a network",
+           answers={200: items_of(schemas.RouteView)}, roles=MEMBERS)
+    def list_routes(self, request, network_id, principal):
+        return {"items": commands.routes_of(self.storage, principal, network_id)}
+
+    @route("PUT", "/networks/<network_id>/routes", "Replace an event type's rules for the "
+           "network (network lead)", body=schemas.RouteChange,
+           answers={200: schemas.RouteView}, roles=("network_lead",))
+    def set_route(self, request, network_id, principal, command):
+        return commands.set_route(self.storage, principal, network_id, command, utc_now(),
+                                  trace_of(request))
+
+    @route("DELETE", "/networks/<network_id>/routes/<event_type_name>", "Go back to the "
+           "default rules; answers every route", answers={200: items_of(schemas.RouteView)},
+           roles=("network_lead",))
+    def reset_route(self, request, network_id, event_type_name, principal):
+        commands.reset_route(self.storage, principal, network_id, event_type_name)
+        return {"items": commands.routes_of(self.storage, principal, network_id)}
+
+    # --- preferences and unsubscribe ---------------------------------------------------------
+
+    @route("GET", "/recipients/<staff_id>/preferences", "A person's preferences",
+           answers={200: schemas.PreferencesView}, roles=MEMBERS)
+    def get_preferences(self, request, staff_id, principal):
+        return commands.get_preferences(self.storage, principal, staff_id)
+
+    @route("PUT", "/recipients/<staff_id>/preferences", "Replace a person's preferences (per "
+           "event type and channel; per channel)", body=schemas.PreferencesChange,
+           answers={200: schemas.PreferencesView}, roles=MEMBERS)
+    def set_preferences(self, request, staff_id, principal, command):
+        return commands.set_preferences(self.storage, principal, staff_id, command, utc_now(),
+                                        trace_of(request))
+
+    @route("POST", "/unsubscribe", "One-click unsubscribe (RFC 8058): the signed token of the "
+           "mail's List-Unsubscribe link is the authority", query=schemas.UnsubscribeRequest,
+           answers={200: schemas.UnsubscribedView})
+    def unsubscribe(self, request, query):
+        return commands.unsubscribe(self.storage, query["token"], utc_now(),
+                                    self.delivery.settings)
+
+    # --- inbox -----------------------------------------------------------------------------
+
+    @route("GET", "/recipients/<staff_id>/inbox", "A person's inbox: unread first, newest "
+           "first within each; with the unread count", query=schemas.InboxQuery,
+           answers={200: schemas.InboxPage}, roles=MEMBERS)
+    def inbox(self, request, staff_id, principal, query):
+        items, total, unread = commands.inbox(self.storage, principal, staff_id, query)
+        return {"items": items, "page": query["page"], "page_size": query["page_size"],
+                "total": total, "unread": unread}
+
+    @route("GET", "/recipients/<staff_id>/inbox/unread", "How many inbox items are unread",
+           answers={200: schemas.UnreadView}, roles=MEMBERS)
+    def unread_count(self, request, staff_id, principal):
+        return {"unread": commands.unread_count(self.storage, principal, staff_id)}
+
+    @route("POST", "/recipients/<staff_id>/inbox/<notification_id>/read", "Mark read",
+           answers={200: schemas.NotificationView}, roles=MEMBERS)
+    def mark_read(self, request, staff_id, notification_id, principal):
+        return commands.mark_read(self.storage, principal, staff_id, notification_id,
+                                  utc_now())
+
+    @route("POST", "/recipients/<staff_id>/inbox/<notification_id>/archive", "Archive",
+           answers={200: schemas.NotificationView}, roles=MEMBERS)
+    def archive(self, request, staff_id, notification_id, principal):
+        return commands.archive(self.storage, principal, staff_id, notification_id, utc_now())
+
+    # --- deliveries (the audit) --------------------------------------------------------------
+
+    @route("GET", "/deliveries", "Notifications by state, with why each was or was not sent "
+           "(status=failed: those waiting for an admin)", query=schemas.DeliveriesQuery,
+           answers={200: page_of(schemas.NotificationView)}, roles=("network_lead",))
+    def deliveries(self, request, principal, query):
+        items, total = commands.deliveries(self.storage, principal, query)
+        return {"items": items, "page": query["page"], "page_size": query["page_size"],
+                "total": total}
+
+    @route("POST", "/deliveries/<notification_id>/retry", "Send a failed notification again "
+           "(admin)", answers={200: schemas.NotificationView}, roles=("admin",))
+    def retry_delivery(self, request, notification_id, principal):
+        notification = commands.retry_delivery(self.storage, principal, notification_id,
+                                               utc_now(), trace_of(request))
+        kit = self.delivery
+        commands.deliver(self.storage, kit.senders, utc_now(), kit.settings,
+                         ids=[notification_id])
+        return self.storage.notification(notification_id) or notification

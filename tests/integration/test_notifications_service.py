@@ -1,0 +1,192 @@
+"""The notifications service on the real broker with a real local SMTP server (aiosmtpd in its
+own process, on a free port) and a local webhook receiver: a concern signal's envelope
+published twice reaches each network lead once by email (with the chart the measurement
+service answers by RPC), once by a signed webhook and once in the inbox; an SMTP server that
+refuses twice gets the mail on the third attempt."""
+import json
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from nameko.testing.utils import find_free_port
+
+from services.measurement import commands as measurement_commands
+from services.measurement.repository import MeasurementRepository
+from services.measurement.service import MeasurementService
+from services.notifications.service import NotificationsService
+from shared.auth import Principal
+from shared.events.catalogue import make_event
+from shared.events.envelope import Trace
+from shared.storage import open_database
+from tests.helpers import ServiceClient, pika_connection, wait_until
+from tests.unit.notifications.conftest import (SmtpServer, WebhookReceiver,
+                                               verify_standard_webhook)
+
+NETWORK = "net_east"
+LEAD = Principal("k_lead", "network_lead", NETWORK)
+
+
+def practice_measure(config):
+    """A measure of the measurement service with 12 weeks of one practice's values, stored
+    through its own service layer in its own database."""
+    repository = MeasurementRepository(open_database(config, "measurement"))
+    MeasurementRepository.ensure_indexes(repository.database)
+    measurement_commands.track_project(repository, {
+        "project_id": "prj_smr", "network_id": NETWORK, "title": "SMR", "scope": "network",
+        "practice_ids": ["F84001"]})
+    measure = measurement_commands.define_measure(repository, LEAD, "prj_smr", {
+        "name": "SMRs to template", "type": "process", "value_kind": "proportion",
+        "unit": None, "frequency": "week", "operational_definition": "d",
+        "improvement": "increase", "target": None, "fix_after_n_points": None},
+        datetime.now(timezone.utc), Trace())
+    measurement_commands.submit_batch(repository, LEAD, [
+        {"measure_id": measure["_id"], "period": date(2026, 8, 3) + timedelta(weeks=week),
+         "practice_id": "F84001", "numerator": 4 + week % 3, "denominator": 10, "value": None}
+        for week in range(12)], datetime.now(timezone.utc), Trace())
+    return measure["_id"]
+
+
+@pytest.fixture
+def smtp_server(tmp_path):
+    maildir = tmp_path / "mail"
+    maildir.mkdir()
+    server = SmtpServer(maildir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def notifications_config(service_config, smtp_server):
+    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port,
+            "SMTP_SENDER": "pcn@notify.example.org", "CHART_RPC_TIMEOUT_SECONDS": 2,
+            "NOTIFICATIONS_ALLOW_PRIVATE_ENDPOINTS": True,
+            "NOTIFICATIONS_BACKOFF_BASE_SECONDS": 0.2, "NOTIFICATIONS_BACKOFF_CAP_SECONDS": 1,
+            # Every hour of every day is inside the send window: the test runs whenever CI does
+            # (the window itself is the unit tests' business, with an injected clock).
+            "NOTIFICATIONS_WINDOW_DAYS": [0, 1, 2, 3, 4, 5, 6],
+            "NOTIFICATIONS_WINDOW_START": "00:00", "NOTIFICATIONS_WINDOW_END": "23:59"}
+
+
+@pytest.fixture
+def notifications(container_factory, notifications_config):
+    container = container_factory(NotificationsService, notifications_config)
+    container.start()
+    return ServiceClient(notifications_config["WEB_SERVER_ADDRESS"])
+
+
+def concern_signal(measure_id="msr_smr", series="pooled"):
+    return make_event("measurement.signal_detected", {
+        "measure_id": measure_id, "project_id": "prj_smr", "series": series,
+        "rule": "outside_limits", "kind": "concern", "point_type": "special_cause",
+        "period": date(2026, 11, 2), "value": 41.5},
+        source="measurement", network_id=NETWORK, trace=Trace())
+
+
+def publish(amqp_uri, envelope, times):
+    import pika
+
+    connection = pika_connection(amqp_uri)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for _ in range(times):
+        channel.basic_publish(f"{envelope['source']}.events", envelope["event_type"],
+                              json.dumps(envelope).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   delivery_mode=2))
+    connection.close()
+
+
+def register_lead(client, staff_id, webhook_url=None):
+    answer = client.post("/recipients", {
+        "staff_id": staff_id, "network_id": NETWORK, "role": "network_lead",
+        "scope": {"kind": "network", "id": NETWORK},
+        "email": f"{staff_id}@practice.example.org", "webhook_url": webhook_url})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_channel(
+        container_factory, notifications_config, notifications, smtp_server,
+        webhook_receiver):
+    smtp_server.start()
+    measure_id = practice_measure(notifications_config)
+    measurement_config = {**notifications_config,
+                          "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+    container_factory(MeasurementService, measurement_config).start()
+    lead_a = register_lead(notifications, "lead.a", webhook_receiver.url)
+    register_lead(notifications, "lead.b")
+    assert lead_a["webhook_secret"].startswith("whsec_")
+
+    publish(notifications_config["AMQP_URI"], concern_signal(measure_id, "F84001"), times=2)
+
+    mail = wait_until(lambda: len(smtp_server.messages()) >= 2 and smtp_server.messages(),
+                      timeout=20)
+    assert wait_until(lambda: webhook_receiver.requests, timeout=10)
+    inboxes = {staff_id: notifications.get(f"/recipients/{staff_id}/inbox").json()
+               for staff_id in ("lead.a", "lead.b")}
+    wait_until(lambda: False, timeout=1.5)  # a second delivery would show by now
+    mail = smtp_server.messages()
+    assert sorted(m["To"] for m in mail) == ["lead.a@practice.example.org",
+                                             "lead.b@practice.example.org"]
+    for message in mail:
+        (image,) = [part for part in message.walk() if part.get_content_type() == "image/png"]
+        assert image.get_payload(decode=True).startswith(b"\x89PNG")  # measurement's chart
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    assert len(webhook_receiver.requests) == 1
+    headers, body, _ = webhook_receiver.requests[0]
+    assert verify_standard_webhook(lead_a["webhook_secret"], headers, body)
+    assert json.loads(body)["type"] == "measurement.signal_detected"
+    assert "lead.a@practice.example.org" not in body.decode()
+
+    for staff_id, inbox in inboxes.items():
+        assert inbox["total"] == 1 and inbox["unread"] == 1, staff_id
+        assert inbox["items"][0]["event_type"] == "measurement.signal_detected"
+    sent = notifications.get("/deliveries?status=sent").json()
+    assert sent["total"] == 5  # two emails, one webhook call, two inbox items
+
+
+def test_the_mail_goes_without_its_chart_when_measurement_does_not_answer(
+        notifications_config, notifications, smtp_server):
+    smtp_server.start()
+    register_lead(notifications, "lead.a")
+    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    (message,) = wait_until(smtp_server.messages, timeout=20)
+    assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert "msr_smr" in message.get_body(("plain",)).get_content()
+
+
+def test_an_smtp_server_refusing_twice_gets_the_mail_on_the_third_attempt(
+        notifications_config, notifications, smtp_server):
+    smtp_server.start(refuse_first=2)
+    register_lead(notifications, "lead.a")
+    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    (message,) = wait_until(smtp_server.messages, timeout=30)
+    assert message["To"] == "lead.a@practice.example.org"
+    (email,) = [item for item in notifications.get("/deliveries").json()["items"]
+                if item["channel"] == "email"]
+    assert email["state"] == "sent" and email["attempts"] == 3
+    metrics = notifications.get("/metrics", headers={
+        "Authorization": f"Bearer {notifications_config['PCN_OPS_KEY']}"}).text
+    assert 'pcn_notifications_total{channel="email",outcome="retried"' in metrics
+
+
+def test_bad_input_names_its_field_and_writes_nothing(notifications):
+    answer = notifications.post("/recipients", {
+        "staff_id": "lead.x", "network_id": NETWORK, "role": "network_lead",
+        "scope": {"kind": "network", "id": NETWORK}, "email": "not-an-address",
+        "time_zone": "Europe/Atlantis"})
+    assert answer.status_code == 422
+    assert {"email", "time_zone"} <= set(answer.json()["fields"])
+    assert notifications.get("/recipients/lead.x").status_code == 404
+    unsubscribe = notifications.request("POST", f"/unsubscribe?token={uuid.uuid4().hex}.x",
+                                        data="List-Unsubscribe=One-Click")
+    assert unsubscribe.status_code == 422 and "token" in unsubscribe.json()["fields"]
