@@ -1,11 +1,14 @@
 """The main job, end to end: the structured medication review (SMR) project of a PCN pharmacist
-across three practices, driven through the projects and measurement APIs.
+across three practices, driven through the projects, measurement and notifications APIs.
 
-``python -m tools.demo`` (PCN_ADMIN_KEY in the environment; services on 8001 and 8002).
+``python -m tools.demo`` (PCN_ADMIN_KEY in the environment; services on 8001, 8002, 8004).
 It registers a network and three practices, issues keys, creates the network project with its
 team, runs a PDSA cycle and a huddle escalation, defines the shared measure, has each practice
 submit 24 weeks of SMR counts (the template adopted for the last 8), and prints the pooled
-network series, its SPC verdict, and where it saved the Making Data Count charts.
+network series, its SPC verdict, and where it saved the Making Data Count charts. The network
+lead is a recipient of the notifications service and routes signals of improvement on the
+pooled series to themself: the demo prints their inbox and the mail that reached the SMTP
+server it runs locally (aiosmtpd; services already running send to theirs, e.g. Mailpit).
 
 When nothing answers on the services' ports (``make demo`` on a machine with only RabbitMQ), it
 starts every service as a local process first (``tools.dev``: in-memory storage unless
@@ -15,10 +18,13 @@ they are.
 """
 import argparse
 import contextlib
+import email
+import email.policy
 import os
 import pathlib
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -26,6 +32,7 @@ import uuid
 from datetime import date, timedelta
 
 import requests
+from aiosmtpd.controller import Controller
 
 from tools import dev
 from tools.prepare_tests import Apt, CannotPrepare, ensure_rabbitmq_running
@@ -43,10 +50,34 @@ class Api:
         return response.json()
 
 
+class Mailbox:
+    """A local SMTP server (aiosmtpd) keeping what the notifications service sends."""
+
+    def __init__(self):
+        self.messages = []
+        with socket.socket() as probe:  # an explicit free port (aiosmtpd cannot take 0)
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.original_content,
+                                                      policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.controller.stop()
+
+
 @contextlib.contextmanager
-def local_services():
+def local_services(env=None):
     """Yield once every service answers: the running ones are used, the missing ones started
-    here (and stopped on exit). Exits with one line when a prerequisite is missing."""
+    here (and stopped on exit), with ``env`` added to theirs. Exits with one line when a
+    prerequisite is missing."""
     names = dev.existing_services()
     missing = [name for name in names if not dev.answers(name)]
     if not missing:
@@ -74,7 +105,8 @@ def local_services():
     log_dir = tempfile.mkdtemp(prefix="pcn-demo-")
     print(f"no service answers on {', '.join(dev.base_url(n) for n in missing)}: starting "
           f"them as local processes (logs in {log_dir})", flush=True)
-    processes = dev.start(missing, env={"MONGO_URI": mongo_uri}, log_dir=log_dir)
+    processes = dev.start(missing, env={"MONGO_URI": mongo_uri, **(env or {})},
+                          log_dir=log_dir)
     try:
         not_ready = dev.wait_ready(processes)
         if not_ready:
@@ -96,18 +128,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--projects", default=dev.base_url("projects"))
     parser.add_argument("--measurement", default=dev.base_url("measurement"))
+    parser.add_argument("--notifications", default=dev.base_url("notifications"))
     parser.add_argument("--charts", default="demo-output",
                         help="folder for the Making Data Count charts (SVG)")
     parser.add_argument("--no-start", action="store_true",
                         help="never start services; use the ones at --projects/--measurement")
     args = parser.parse_args(argv)
-    local = (args.projects, args.measurement) == (dev.base_url("projects"),
-                                                   dev.base_url("measurement"))
+    local = (args.projects, args.measurement, args.notifications) == tuple(
+        dev.base_url(name) for name in ("projects", "measurement", "notifications"))
     # A SIGTERM still stops the services this run started (local_services' finally).
     signal.signal(signal.SIGTERM, dev.stop_on_signal)
     try:
-        with local_services() if local and not args.no_start else contextlib.nullcontext():
-            summary = run_story(args)
+        with Mailbox() as mailbox:
+            # Services started here mail to this mailbox, with the send window always open
+            # (by default it is Monday to Friday 08:00-18:30: a demo on a Saturday would see
+            # its notices held until Monday).
+            env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
+                   "NOTIFICATIONS_WINDOW_DAYS": "[0,1,2,3,4,5,6]",
+                   "NOTIFICATIONS_WINDOW_START": "00:00", "NOTIFICATIONS_WINDOW_END": "23:59"}
+            with (local_services(env) if local and not args.no_start
+                  else contextlib.nullcontext()):
+                summary = run_story(args, mailbox)
     except (KeyboardInterrupt, dev.StopRequested):
         print("demo interrupted", file=sys.stderr)
         return 130
@@ -117,7 +158,7 @@ def main(argv=None):
     return 0
 
 
-def run_story(args):
+def run_story(args, mailbox):
     """The whole story against running services; returns the summary lines as a dict."""
     admin = Api(args.projects, os.environ.get("PCN_ADMIN_KEY", ""))
     network_id = f"demo-{uuid.uuid4().hex[:6]}"
@@ -141,6 +182,7 @@ def run_story(args):
         "members": [{"staff_id": "pharm-01", "role": "lead"},
                     {"staff_id": "lep-07", "role": "lived_experience_partner"}]})
     print(f"project {project['id']} in {network_id}: practices {', '.join(codes)}")
+    lead_recipient = subscribe_network_lead(args, lead_key, network_id)
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "planning"})
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "testing"})
     cycle = practice.call("POST", f"/projects/{project['id']}/pdsa-cycles", {
@@ -165,6 +207,7 @@ def run_story(args):
                "project": f"{project['id']} (PDSA cycle adopted, huddle item resolved in "
                           f"{item['time_to_unblock_seconds']:.1f} s)"}
     summary.update(measure_network(args, project, lead_key, codes))
+    summary.update(network_lead_hears(args, lead_key, lead_recipient, mailbox))
     return summary
 
 
@@ -175,6 +218,60 @@ def wait_for(check, what, timeout=30.0):
             return
         time.sleep(0.2)
     sys.exit(f"timed out waiting for {what}")
+
+
+def subscribe_network_lead(args, lead_key, network_id):
+    """The network lead (and the leader huddle items are escalated to) as recipients; the
+    lead routes signals of improvement on the pooled series to themself, at once."""
+    notifications = Api(args.notifications, lead_key)
+    wait_for(lambda: requests.get(f"{args.notifications}/networks/{network_id}/routes",
+                                  headers={"Authorization": f"Bearer {lead_key}"},
+                                  timeout=10).ok, "the notifications service to learn the key")
+    lead = notifications.call("POST", "/recipients", {
+        "staff_id": "pcn-lead-01", "network_id": network_id, "role": "network_lead",
+        "scope": {"kind": "network", "id": network_id},
+        "email": "pcn.lead@demo-pcn.example.org"})
+    notifications.call("POST", "/recipients", {
+        "staff_id": "pharm-01", "network_id": network_id, "role": "leader",
+        "scope": {"kind": "team", "id": "pharmacy"}, "email": "pharmacist@demo-pcn.example.org"})
+    routes = notifications.call("GET", f"/networks/{network_id}/routes")["items"]
+    (signals,) = [r for r in routes if r["event_type"] == "measurement.signal_detected"]
+    concern = [rule for rule in signals["rules"] if rule["name"] == "concern"]
+    notifications.call("PUT", f"/networks/{network_id}/routes", {
+        "event_type": "measurement.signal_detected",
+        "rules": concern + [{"name": "pooled_improvement", "mode": "immediate",
+                             "when": {"kind": ["improvement"], "series": ["pooled"]},
+                             "audience": ["network_lead", "project_team"]}]})
+    print(f"network lead {lead['staff_id']} hears of improvement on the pooled series at once")
+    return lead
+
+
+def network_lead_hears(args, lead_key, lead, mailbox):
+    """The network lead's inbox and the mail that reached the demo's SMTP server."""
+    notifications = Api(args.notifications, lead_key)
+    inbox_path = f"/recipients/{lead['staff_id']}/inbox"
+    wait_for(lambda: notifications.call("GET", inbox_path)["total"] > 0,
+             "the network lead's inbox")
+    inbox = notifications.call("GET", inbox_path)
+    print(f"inbox of {lead['staff_id']} ({inbox['unread']} unread):")
+    for item in inbox["items"]:
+        print(f"  {'*' if item['unread'] else ' '} {item['summary']}")
+    first = inbox["items"][0]
+    notifications.call("POST", f"{inbox_path}/{first['notification_id']}/read")
+    deadline = time.monotonic() + 15  # the mail leaves at once, or after an SMTP retry
+    while not mailbox.messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+    print(f"mail received by the demo's SMTP server on port {mailbox.port}:")
+    for message in mailbox.messages:
+        chart = any(part.get_content_type() == "image/png" for part in message.walk())
+        print(f"  to {message['To']}: {message['Subject']}"
+              f"{' [chart attached inline]' if chart else ''}"
+              f"{' [one-click unsubscribe]' if message['List-Unsubscribe-Post'] else ''}")
+    if not mailbox.messages:
+        print("  none: the services were already running and mail through their own SMTP "
+              "server (make up: Mailpit, http://127.0.0.1:8025)")
+    return {"network lead": f"{inbox['total']} inbox item(s), {len(mailbox.messages)} "
+                            f"mail(s) on the demo's SMTP server"}
 
 
 def measure_network(args, project, lead_key, codes):

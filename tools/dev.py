@@ -16,6 +16,9 @@ import requests
 from services import registry
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Settings of local processes unless the environment says otherwise: webhooks to a receiver
+# on this machine (a private address) are allowed locally, never by default in a deployment.
+LOCAL_DEFAULTS = {"NOTIFICATIONS_ALLOW_PRIVATE_ENDPOINTS": "true"}
 
 
 def existing_services():
@@ -42,7 +45,7 @@ def start(names, env=None, log_dir=None):
     processes = {}
     for name in names:
         service = registry.by_name(name)
-        process_env = {**os.environ, **(env or {}),
+        process_env = {**LOCAL_DEFAULTS, **os.environ, **(env or {}),
                        "WEB_SERVER_ADDRESS": f"0.0.0.0:{service.port}"}
         output = None
         if log_dir is not None:
