@@ -307,11 +307,12 @@ def notify(repository, envelope, now, settings):
     queued for sending now (the caller may send them at once; the delivery pass would too)."""
     validate_envelope(envelope)  # a programming error upstream if this raises
     data = envelope["data"]
-    repository.remember_event({"_id": str(envelope["event_id"]),
-                               "event_type": envelope["event_type"],
-                               "network_id": envelope["network_id"],
-                               "occurred_at": domain.as_aware(envelope["occurred_at"]),
-                               "data": domain.thin_data(data)})
+    if envelope["event_type"] in domain.SUMMARY_EVENT_TYPES:
+        repository.remember_event({"_id": str(envelope["event_id"]),
+                                   "event_type": envelope["event_type"],
+                                   "network_id": envelope["network_id"],
+                                   "occurred_at": domain.as_aware(envelope["occurred_at"]),
+                                   "data": domain.thin_data(data)})
     stopped = domain.ladder_stopped_by(envelope)
     if stopped:
         repository.cancel_ladder(stopped, str(envelope["event_id"]), now)

@@ -551,6 +551,13 @@ def summary_window(now, settings):
     return due, due.astimezone(calendar.zone).date().isoformat()
 
 
+# What the weekly network summary counts: the only events kept for it (a practice's every
+# submission, measurement.recorded, is not).
+SUMMARY_EVENT_TYPES = frozenset({
+    "measurement.signal_detected", "measurement.submission_overdue", "huddle.item_escalated",
+    "huddle.item_resolved", "training.target_at_risk", "training.capability_gap_identified"})
+
+
 def network_summary(events):
     """The counts of a network's week from the events it saw; None when nothing happened
     (no empty digest). Counts only: no named person's gap or contact in a broadcast."""

@@ -605,3 +605,12 @@ def test_a_training_target_at_risk_reaches_the_network_leads(repository, setting
         FRIDAY_10, source="training", practice_id="F84001")
     commands.notify(repository, at_risk, FRIDAY_10, settings)
     assert {n["recipient_id"] for n in repository.notifications({})} == {"lead.a"}
+
+
+def test_the_weekly_summary_keeps_what_it_counts_and_not_every_submission(repository,
+                                                                          settings):
+    network_lead(repository, "lead.a")
+    commands.notify(repository, recorded(FRIDAY_10), FRIDAY_10, settings)
+    commands.notify(repository, signal(), FRIDAY_10, settings)
+    seen = repository.database["events_seen"].find()
+    assert [event["event_type"] for event in seen] == ["measurement.signal_detected"]
