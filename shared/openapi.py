@@ -6,7 +6,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.routes import Route, routes_of
+from shared.routes import routes_of
 
 
 class ErrorOut(Schema):
@@ -58,20 +58,14 @@ def document_of(service_class):
 
 
 def build_document(title, version, description, operations):
-    """``operations``: ``shared.routes.Route``s (or, until every service declares its routes
-    with ``shared.routes.route``, (method, werkzeug path, summary, request schema or None,
-    response schema or None, success status or a tuple of them, query schema or None))."""
+    """The OpenAPI 3.0 document of ``operations`` (``shared.routes.Route``s), with the shared
+    error answers and the API key scheme."""
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                    info={"description": description}, plugins=[MarshmallowPlugin()])
     spec.components.schema("Error", schema=ErrorOut)
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     paths = {}
     for operation_route in operations:
-        if isinstance(operation_route, tuple):
-            method, path, summary, body, answer, status, query = operation_route
-            statuses = status if isinstance(status, tuple) else (status,)
-            operation_route = Route(method, path, summary, body,
-                                    {code: answer for code in statuses}, query)
         paths.setdefault(openapi_path_of(operation_route.path), {})[
             operation_route.method.lower()] = operation_of(operation_route)
     for path, operations_of_path in paths.items():

@@ -155,7 +155,3 @@ def load_query(request, schema):
     """Validate query-string arguments (only those the schema knows) with ``schema``."""
     known = {name: request.args.get(name) for name in schema.fields if name in request.args}
     return load(schema, known)
-
-
-def page_body(items, page, page_size, total):
-    return {"items": items, "page": page, "page_size": page_size, "total": total}
