@@ -80,7 +80,9 @@ def openapi_path_of(path):
 
 def operation_of(operation_route):
     """The OpenAPI operation object of one route: its answers, then every error answer."""
-    operation = {"summary": operation_route.summary, "security": [{"apiKey": []}],
+    # A route open to anyone (no roles: e.g. a signed link's endpoint) needs no key.
+    security = [] if operation_route.roles is None else [{"apiKey": []}]
+    operation = {"summary": operation_route.summary, "security": security,
                  "responses": {
                      **{str(code): {"description": "success"} for code in operation_route.answers},
                      **{code: {"description": why,

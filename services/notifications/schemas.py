@@ -31,6 +31,15 @@ def data_fields_of(event_type):
     return None
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean also takes 0, 1, "yes"... (0 == False)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def check_time_zone(name):
     try:
         ZoneInfo(name)
@@ -118,7 +127,7 @@ class Rule(Strict):
     channels = fields.List(fields.String(validate=validate.OneOf(domain.CHANNELS)),
                            load_default=lambda: list(domain.CHANNELS),
                            validate=validate.Length(min=1))
-    critical = fields.Boolean(load_default=False)
+    critical = JsonBoolean(load_default=False)
     critical_measure_ids = fields.List(fields.String(validate=IDENTIFIER), load_default=list,
                                        metadata={"description": "measures marked "
                                                  "safety-related: critical for those"})

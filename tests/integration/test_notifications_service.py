@@ -190,3 +190,22 @@ def test_bad_input_names_its_field_and_writes_nothing(notifications):
     unsubscribe = notifications.request("POST", f"/unsubscribe?token={uuid.uuid4().hex}.x",
                                         data="List-Unsubscribe=One-Click")
     assert unsubscribe.status_code == 422 and "token" in unsubscribe.json()["fields"]
+
+
+@pytest.mark.timeout(600)
+def test_fuzzing_from_its_own_openapi_document_finds_no_failure(notifications, smtp_server):
+    """schemathesis against /openapi.json as admin (the checks and hostile values of
+    tests/integration/test_fuzz.py): no 5xx, no answer the document does not describe."""
+    from tests.integration.test_fuzz import fuzz
+
+    smtp_server.start()
+    register_lead(notifications, "lead.a")
+    ids = {"staff_id": ["lead.a"], "network_id": [NETWORK], "practice_id": ["F84001"]}
+    examples = {"staff_id": "lead.b", "network_id": NETWORK, "role": "network_lead",
+                "email": "lead.b@practice.example.org", "time_zone": "Europe/London",
+                "digest_time": "08:00", "event_type": "measurement.signal_detected"}
+    sent, hostile, failures, errors = fuzz(notifications.base, notifications.key, ids, 8,
+                                           examples)
+    print(f"\nfuzzed notifications as admin: {sent} requests ({hostile} hostile)")
+    assert hostile > 0
+    assert not failures + errors, "\n\n".join((failures + errors)[:10])
