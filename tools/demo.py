@@ -1,7 +1,8 @@
 """The main job, end to end: the structured medication review (SMR) project of a PCN pharmacist
-across three practices, driven through the projects, measurement and notifications APIs.
+across three practices, driven through the projects, measurement, training and notifications
+APIs.
 
-``python -m tools.demo`` (PCN_ADMIN_KEY in the environment; services on 8001, 8002, 8004).
+``python -m tools.demo`` (PCN_ADMIN_KEY in the environment; services on 8001 to 8004).
 It registers a network and three practices, issues keys, creates the network project with its
 team, runs a PDSA cycle and a huddle escalation, defines the shared measure, has each practice
 submit 24 weeks of SMR counts (the template adopted for the last 8), and prints the pooled
@@ -9,6 +10,9 @@ network series, its SPC verdict, and where it saved the Making Data Count charts
 lead is a recipient of the notifications service and routes signals of improvement on the
 pooled series to themself: the demo prints their inbox and the mail that reached the SMTP
 server it runs locally (aiosmtpd; services already running send to theirs, e.g. Mailpit).
+The SMR team is in the training service's staff registry: when the project moves to testing its
+lead is found to lack ``foundations`` (a capability gap), enrols on a foundations course,
+attends, completes, and the gap closes.
 
 When nothing answers on the services' ports (``make demo`` on a machine with only RabbitMQ), it
 starts every service as a local process first (``tools.dev``: in-memory storage unless
@@ -128,14 +132,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--projects", default=dev.base_url("projects"))
     parser.add_argument("--measurement", default=dev.base_url("measurement"))
+    parser.add_argument("--training", default=dev.base_url("training"))
     parser.add_argument("--notifications", default=dev.base_url("notifications"))
     parser.add_argument("--charts", default="demo-output",
                         help="folder for the Making Data Count charts (SVG)")
     parser.add_argument("--no-start", action="store_true",
                         help="never start services; use the ones at --projects/--measurement")
     args = parser.parse_args(argv)
-    local = (args.projects, args.measurement, args.notifications) == tuple(
-        dev.base_url(name) for name in ("projects", "measurement", "notifications"))
+    local = (args.projects, args.measurement, args.training, args.notifications) == tuple(
+        dev.base_url(name) for name in ("projects", "measurement", "training", "notifications"))
     # A SIGTERM still stops the services this run started (local_services' finally).
     signal.signal(signal.SIGTERM, dev.stop_on_signal)
     try:
@@ -183,6 +188,7 @@ def run_story(args, mailbox):
                     {"staff_id": "lep-07", "role": "lived_experience_partner"}]})
     print(f"project {project['id']} in {network_id}: practices {', '.join(codes)}")
     lead_recipient = subscribe_network_lead(args, lead_key, network_id)
+    register_smr_team(args, lead_key, network_id, codes)
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "planning"})
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "testing"})
     cycle = practice.call("POST", f"/projects/{project['id']}/pdsa-cycles", {
@@ -206,6 +212,7 @@ def run_story(args, mailbox):
     summary = {"network": f"{network_id}, practices {', '.join(codes)}",
                "project": f"{project['id']} (PDSA cycle adopted, huddle item resolved in "
                           f"{item['time_to_unblock_seconds']:.1f} s)"}
+    summary.update(train_the_lead(args, lead_key, network_id, project))
     summary.update(measure_network(args, project, lead_key, codes))
     summary.update(network_lead_hears(args, lead_key, lead_recipient, mailbox))
     return summary
@@ -272,6 +279,58 @@ def network_lead_hears(args, lead_key, lead, mailbox):
               "server (make up: Mailpit, http://127.0.0.1:8025)")
     return {"network lead": f"{inbox['total']} inbox item(s), {len(mailbox.messages)} "
                             f"mail(s) on the demo's SMTP server"}
+
+
+def register_smr_team(args, lead_key, network_id, codes):
+    """The SMR team in the training service's staff registry (pseudonymous ids): the
+    pharmacist who leads it, a lived-experience partner and a practice manager."""
+    training = Api(args.training, lead_key)
+    wait_for(lambda: requests.get(f"{args.training}/offerings", timeout=10, headers={
+        "Authorization": f"Bearer {lead_key}"}).ok, "the training service to learn the key")
+    started = (date.today() - timedelta(days=200)).isoformat()
+    rows = [{"staff_id": "pharm-01", "practice_id": codes[0], "team": "pharmacy",
+             "role": "clinical_pharmacist", "leader": True},
+            {"staff_id": "lep-07", "practice_id": codes[0], "team": "pharmacy",
+             "role": "lived_experience_partner", "lived_experience_partner": True},
+            {"staff_id": "pm-02", "practice_id": codes[1], "team": "management",
+             "role": "practice_manager", "leader": True}]
+    imported = training.call("POST", "/staff/import", {"rows": [
+        {"network_id": network_id, "started_on": started, **row} for row in rows]})
+    print(f"training registry: {len(imported['items'])} people of the SMR team imported")
+
+
+def train_the_lead(args, lead_key, network_id, project):
+    """The project left planning: its lead lacks foundations; they enrol on a course, attend,
+    complete, and the gap closes."""
+    training = Api(args.training, lead_key)
+
+    def lead_gap():
+        record = training.call("GET", "/staff/pharm-01")
+        return next((r for r in record["requirements"]
+                     if r["requirement_id"] == "project_lead_foundations"
+                     and r["project_id"] == project["id"] and r["overdue"]), None)
+    wait_for(lead_gap, "the training service to find the project lead's gap")
+    gap = lead_gap()
+    print(f"training: pharm-01 leads a project in testing without foundations "
+          f"(gap {gap['gap_id']}, held {gap['held_level']})")
+    offering = training.call("POST", "/offerings", {
+        "network_id": network_id, "kind": "course", "title": "QI foundations (one day)",
+        "awards_level": "foundations", "duration_hours": 6, "capacity": 16})
+    cohort = training.call("POST", "/cohorts", {"offering_id": offering["offering_id"],
+                                                "session_dates": [date.today().isoformat()]})
+    enrolled = training.call("POST", f"/cohorts/{cohort['cohort_id']}/enrolments",
+                             {"staff_id": "pharm-01"})
+    training.call("POST", f"/cohorts/{cohort['cohort_id']}/sessions/s1/register",
+                  {"csv": "staff_id,status\npharm-01,present\n"})
+    record = training.call("POST", f"/cohorts/{cohort['cohort_id']}/completions",
+                           {"staff_id": "pharm-01"})
+    still_open = [r for r in record["requirements"] if r["gap_id"] == gap["gap_id"]]
+    print(f"training: pharm-01 {enrolled['state']} on {offering['title']}, attended, completed: "
+          f"holds {record['held_level']}; gap {'still open' if still_open else 'closed'}")
+    report = training.call("GET", f"/reports/capability?network_id={network_id}")
+    return {"training": f"project lead pharm-01 lacked foundations; enrolled, completed, gap "
+                        f"{gap['gap_id']} {'still open' if still_open else 'closed'} "
+                        f"({report['staff']} people in the registry)"}
 
 
 def measure_network(args, project, lead_key, codes):
