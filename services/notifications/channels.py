@@ -15,6 +15,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from email import policy
 from email.message import EmailMessage
 from datetime import datetime, timezone
 from email.utils import make_msgid, parsedate_to_datetime
@@ -77,7 +78,9 @@ def build_email(sender, to_address, subject, text, html, unsubscribe_url=None,
     """A multipart message: plain text and HTML (en-GB), the chart inline in the HTML when
     given, and RFC 8058 one-click unsubscribe headers when ``unsubscribe_url`` is given
     (critical mail has none: nobody may opt out of it)."""
-    message = EmailMessage()
+    # Lines up to RFC 5322's 998: compat32 folded a long subject onto its own line (read back
+    # with a leading space), and the default 78 would encode a long List-Unsubscribe URL.
+    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["From"] = sender
     message["To"] = to_address
     message["Subject"] = subject

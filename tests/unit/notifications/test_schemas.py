@@ -134,3 +134,15 @@ def test_a_recipient_view_shows_the_webhook_secret_only_when_just_made():
     later = schemas.RecipientView().dump(recipient_view(recipient))
     assert shown["webhook_secret"] == "whsec_c2VjcmV0" and later["webhook_secret"] is None
     assert "whsec_" not in str(later) and later["webhook_url"] == RECIPIENT["webhook_url"]
+
+
+def test_a_long_subject_and_unsubscribe_link_stay_whole_header_lines():
+    from services.notifications.channels import build_email
+
+    subject = "Huddle item hud_25d5d7e796a947fb of team pharmacy was escalated to you"
+    link = "https://notify.example.org/unsubscribe?token=" + "a" * 300
+    raw = build_email("PCN <pcn@notify.example.org>", "lead.a@practice.example.org", subject,
+                      "text", lambda cid: "<p>html</p>", unsubscribe_url=link).as_bytes()
+    lines = raw.split(b"\r\n")
+    assert f"Subject: {subject}".encode() in lines
+    assert f"List-Unsubscribe: <{link}>".encode() in lines
