@@ -294,7 +294,7 @@ def register_smr_team(args, lead_key, network_id, codes):
              "role": "lived_experience_partner", "lived_experience_partner": True},
             {"staff_id": "pm-02", "practice_id": codes[1], "team": "management",
              "role": "practice_manager", "leader": True}]
-    imported = training.call("POST", "/staff/import", {"rows": [
+    imported = training.call("POST", "/staff-imports", {"rows": [
         {"network_id": network_id, "started_on": started, **row} for row in rows]})
     print(f"training registry: {len(imported['items'])} people of the SMR team imported")
 

@@ -65,7 +65,8 @@ class TrainingService(Service):
                                         trace_of(request))
         return staff, 201, {"Location": f"/staff/{staff['_id']}"}
 
-    @route("POST", "/staff/import", "Import up to 5,000 people as JSON rows or CSV; any bad "
+    # Not /staff/import: GET and PATCH /staff/<staff_id> would answer that path too.
+    @route("POST", "/staff-imports", "Import up to 5,000 people as JSON rows or CSV; any bad "
            "row refuses all", body=StaffImportIn, answers={201: items_of(StaffOut)},
            roles=MEMBERS)
     def import_staff(self, request, principal, command):

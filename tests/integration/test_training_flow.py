@@ -51,7 +51,7 @@ def keys(admin, network, training):
 
 @pytest.fixture
 def registry(keys):
-    response = keys["lead"].post("/staff/import", {"rows": forty_staff()})
+    response = keys["lead"].post("/staff-imports", {"rows": forty_staff()})
     assert response.status_code == 201, response.text
     assert len(response.json()["items"]) == 40
     # The manager holds introduction already (prior training): only the leaders' gap is due.
@@ -165,7 +165,7 @@ def test_bad_input_is_named_by_field_and_writes_nothing(registry):
     lead, practice = registry["lead"], registry["F84001"]
     rows = [person("x01", "F84001", 10), {**person("x02", "F84001", 10), "started_on": "soon"},
             {**person("x03", "F84001", 10), "email": "a@b.org"}]
-    response = lead.post("/staff/import", {"rows": rows})
+    response = lead.post("/staff-imports", {"rows": rows})
     assert response.status_code == 422, response.text
     assert set(response.json()["fields"]) == {"rows.1.started_on", "rows.2.email"}
     assert lead.get("/staff/x01").status_code == 404
