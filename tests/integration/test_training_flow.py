@@ -8,7 +8,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from shared.storage import open_database
-from tests.helpers import EventObserver, wait_until
+from tests.helpers import EventObserver, promtool_check_metrics, wait_until
 from tests.integration.conftest import network_project
 
 PRACTICES = ("F84001", "F84002", "F84003")
@@ -72,7 +72,7 @@ def handled(training_config, handler, count):
 
 
 def test_overdue_gaps_reach_the_broker_once_however_often_the_check_runs(
-        registry, training_service, service_config):
+        registry, training, training_service, service_config):
     observer = observe(service_config, GAP)
     try:
         with entrypoint_hook(training_service, "check_overdue") as check:
@@ -90,6 +90,11 @@ def test_overdue_gaps_reach_the_broker_once_however_often_the_check_runs(
     record = registry["F84002"].get("/staff/new01").json()
     assert [(r["required_level"], r["overdue"]) for r in record["requirements"]] == [
         ("introduction", True)]
+    text = training.as_key(service_config["PCN_OPS_KEY"]).get("/metrics").text
+    assert "pcn_training_overdue_pass_documents_read 0.0" in text  # the last pass read nobody
+    assert 'pcn_training_gaps_total{change="opened",reason="overdue"}' in text
+    assert 'service="training"' in text
+    promtool_check_metrics(text)
 
 
 def test_a_project_lead_without_foundations_has_a_gap_when_the_project_moves_to_testing(
@@ -147,7 +152,7 @@ def test_a_project_lead_without_foundations_has_a_gap_when_the_project_moves_to_
     assert closed["data"]["gap_id"] == raised[0][0]["data"]["gap_id"]
 
 
-def test_a_practice_key_sees_and_writes_only_its_own_staff(registry):
+def test_a_practice_key_sees_and_writes_only_its_own_staff(registry, training):
     other = registry["F84002"]  # s03 works at F84001 (PRACTICES[3 % 3])
     assert registry["F84001"].get("/staff/s03").status_code == 200
     assert other.get("/staff/s03").status_code == 404
@@ -159,6 +164,16 @@ def test_a_practice_key_sees_and_writes_only_its_own_staff(registry):
     report = other.get("/reports/capability", params={"practice_id": "F84001"})
     assert report.status_code == 404
     assert registry["lead"].get("/staff/s03").json()["staff_id"] == "s03"
+    pyramid = registry["F84001"].get("/reports/capability/pyramid.svg",
+                                     params={"practice_id": "F84001"})
+    assert pyramid.status_code == 200 and pyramid.headers["Content-Type"].startswith(
+        "image/svg+xml")
+    assert other.get("/reports/capability/pyramid.png",
+                     params={"practice_id": "F84001"}).status_code == 404
+    report = registry["lead"].get("/reports/capability", params={"network_id": "north-pcn"})
+    assert report.status_code == 200 and report.json()["staff"] == 40
+    assert training.as_key(None).get("/ready").json()["checks"] == {"broker": True,
+                                                                     "storage": True}
 
 
 def test_bad_input_is_named_by_field_and_writes_nothing(registry):
