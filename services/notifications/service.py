@@ -3,18 +3,21 @@ a person must act on, by the channel they chose (email, signed webhook, in-app i
 
 Each route parses and authorises (``shared.routes``), calls the service layer (``commands``)
 and answers. One pattern handler takes every routed event type (and the two that stop
-ladders): it stores the notifications once per (event, recipient, channel) and sends what is
-due at once; the periodic passes, each run by one replica at a time (``leased_timer``),
-release held notices when the send window opens, assemble digests and the weekly summary, take
-due ladder steps and retry failed sends. Who may act for a person: API keys carry no staff id
-yet, so a person's preferences and inbox are managed by their network lead, an admin, or their
-practice's key (``domain.may_see_person``); the one-click unsubscribe link is the person's own
-signed authority.
+ladders) and stores its notifications once per (event, recipient, channel); the sender
+(``Delivery``, a thread in each replica, woken after every worker) sends what is due and
+retries failed sends after their backoff, so no consumer waits for SMTP or a webhook. The
+periodic passes, each run by one replica at a time (``leased_timer``), release held notices
+when the send window opens, assemble digests and the weekly summary and take due ladder steps.
+Who may act for a person: API keys carry no staff id yet, so a person's preferences and inbox
+are managed by their network lead, an admin, or their practice's key (``may_see_person``);
+the one-click unsubscribe link is the person's own signed authority.
 """
 import base64
 import hashlib
 import hmac
 import logging
+import threading
+import time
 from dataclasses import dataclass, replace
 
 from nameko.dependency_providers import Config
@@ -33,6 +36,7 @@ from shared.messaging import event_handler_for
 from shared.openapi import items_of, page_of
 from shared.routes import route
 from shared.service_base import Service
+from shared.storage import open_database
 from shared.web import PageQuery, trace_of
 
 log = logging.getLogger(__name__)
@@ -75,9 +79,18 @@ class DeliveryKit:
 
 
 class Delivery(DependencyProvider):
-    """The settings and the channels (SMTP, webhooks, the chart RPC), made once at start.
+    """The settings and the channels (SMTP, webhooks, the chart RPC), made once at start, and
+    the sender: a thread of its own that sends what is due after every worker (an event
+    stored, a retry asked for) and every ``DELIVERY_PASS_SECONDS`` (retries after their
+    backoff, released and digested notices). Consumers never wait for SMTP or a webhook.
+    Every replica sends; each notification is claimed by one (``claim_for_sending``).
     Config: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SENDER``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
     ``SMTP_STARTTLS``, ``CHART_RPC_TIMEOUT_SECONDS`` and the ``NOTIFICATIONS_*`` settings."""
+
+    def __init__(self):
+        self._wakeup = threading.Event()
+        self._stopping = False
+        self._thread = None
 
     def setup(self):
         config = self.container.config
@@ -93,9 +106,42 @@ class Delivery(DependencyProvider):
                                        float(config.get("CHART_RPC_TIMEOUT_SECONDS") or 3))
         self.kit = DeliveryKit(settings, Senders(
             email=email, webhook=WebhookChannel(settings.allow_private_endpoints), chart=chart))
+        self.repository = NotificationsRepository(
+            open_database(config, self.container.service_name))
+
+    def start(self):
+        self._stopping = False
+        self._thread = self.container.spawn_managed_thread(self._run)
+
+    def stop(self):
+        self._stopping = True
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self):
+        self._stopping = True
+        self._wakeup.set()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        self._wakeup.set()
 
     def get_dependency(self, worker_ctx):
         return self.kit
+
+    def _run(self):
+        while not self._stopping:
+            self._wakeup.wait(DELIVERY_PASS_SECONDS)
+            self._wakeup.clear()
+            if self._stopping:
+                break
+            try:
+                commands.deliver(self.repository, self.kit.senders, utc_now(),
+                                 self.kit.settings)
+            except Exception as exc:  # storage down: what is due stays queued for the next pass
+                log.warning("delivery pass failed (%r); retrying in %s s", exc,
+                            DELIVERY_PASS_SECONDS)
+            time.sleep(0)  # let other green threads run between passes
 
 
 def as_received(envelope):
@@ -123,20 +169,12 @@ class NotificationsService(Service):
                        "huddle.item_escalated", "huddle.item_resolved",
                        "training.capability_gap_identified", "training.target_at_risk")
     def notify_of(self, envelope):
-        """Store the notifications of one event (once, however often it comes), then send
-        those due now; what fails is retried by the delivery pass, never here."""
-        kit = self.delivery
-        queued = commands.notify(self.storage, as_received(envelope), utc_now(), kit.settings)
-        if queued:
-            commands.deliver(self.storage, kit.senders, utc_now(), kit.settings, ids=queued)
+        """Store the notifications of one event (once, however often it comes); the sender
+        (``Delivery``), woken as this worker ends, sends those due now."""
+        commands.notify(self.storage, as_received(envelope), utc_now(),
+                        self.delivery.settings)
 
     # --- periodic passes (one replica at a time) --------------------------------------------
-
-    @leased_timer(DELIVERY_PASS_SECONDS)
-    def deliver_due(self):
-        """Send what is due: retries after their backoff, released and digested notices."""
-        kit = self.delivery
-        return commands.deliver(self.storage, kit.senders, utc_now(), kit.settings)
 
     @leased_timer(WINDOW_PASS_SECONDS)
     def release_held(self):
@@ -287,9 +325,6 @@ class NotificationsService(Service):
     @route("POST", "/deliveries/<notification_id>/retry", "Send a failed notification again "
            "(admin)", answers={200: schemas.NotificationView}, roles=("admin",))
     def retry_delivery(self, request, notification_id, principal):
-        notification = commands.retry_delivery(self.storage, principal, notification_id,
-                                               utc_now(), trace_of(request))
-        kit = self.delivery
-        commands.deliver(self.storage, kit.senders, utc_now(), kit.settings,
-                         ids=[notification_id])
-        return self.storage.notification(notification_id) or notification
+        # Queued again; the sender, woken as this worker ends, sends it.
+        return commands.retry_delivery(self.storage, principal, notification_id, utc_now(),
+                                       trace_of(request))
