@@ -49,6 +49,7 @@ class Principal:
     role: str
     network_id: str | None = None
     practice_id: str | None = None
+    staff_id: str | None = None  # a person key's holder
 
     @property
     def is_admin(self):
@@ -85,6 +86,7 @@ class ApiKeyStore:
             {"$setOnInsert": {"key_hash": data["key_hash"], "role": data["role"],
                               "network_id": data.get("network_id"),
                               "practice_id": data.get("practice_id"),
+                              "staff_id": data.get("staff_id"),
                               "issued_at": data["issued_at"], "revoked_at": None}},
             upsert=True)
 
@@ -128,7 +130,7 @@ class Authentication:
                 or not hmac.compare_digest(record["key_hash"], hash_key(key))):
             raise Unauthorized("the API key is unknown or revoked")
         return Principal(key_id, record["role"], record.get("network_id"),
-                         record.get("practice_id"))
+                         record.get("practice_id"), record.get("staff_id"))
 
     def require(self, request, *roles):
         """The caller's principal, which must have one of ``roles`` (admin always may)."""

@@ -277,15 +277,27 @@ def check_may_manage_network(principal, network_id):
 
 
 def may_see_person(principal, recipient):
-    """A person sees themself; their network's lead and admin see them; a practice key sees
-    only its own practice's people (never another practice's)."""
+    """A person sees themself (their own key: its staff id, in their network); their network's
+    lead and admin see them; a practice key sees only its own practice's people (never another
+    practice's)."""
     if principal.is_admin or principal.may_act_for_network(recipient["network_id"]):
         return True
-    if getattr(principal, "staff_id", None) == recipient["_id"]:
+    if (principal.role == "person" and principal.staff_id == recipient["_id"]
+            and principal.network_id == recipient["network_id"]):
         return True
     return (principal.role == "practice" and principal.network_id == recipient["network_id"]
             and recipient.get("practice_id") is not None
             and principal.practice_id == recipient.get("practice_id"))
+
+
+def own_staff_id(principal):
+    """The caller's own staff id, for the routes of one's own inbox and preferences: only a
+    person key has one."""
+    if principal.staff_id is None:
+        raise NotPermitted("this is a person's own: call it with their person key, or use "
+                           "/recipients/<staff_id>/...", {"role": [f"{principal.role} keys "
+                                                                   "carry no staff id"]})
+    return principal.staff_id
 
 
 def check_person(principal, recipient, staff_id):

@@ -8,9 +8,10 @@ ladders) and stores its notifications once per (event, recipient, channel); the 
 retries failed sends after their backoff, so no consumer waits for SMTP or a webhook. The
 periodic passes, each run by one replica at a time (``leased_timer``), release held notices
 when the send window opens, assemble digests and the weekly summary and take due ladder steps.
-Who may act for a person: API keys carry no staff id yet, so a person's preferences and inbox
-are managed by their network lead, an admin, or their practice's key (``may_see_person``);
-the one-click unsubscribe link is the person's own signed authority.
+Who may act for a person: the person with their own key (role ``person``, issued by the
+projects service with their staff id: ``/inbox`` and ``/preferences`` are theirs), their
+network lead, an admin, or their practice's key (``may_see_person``); the one-click
+unsubscribe link is the person's own signed authority.
 """
 import base64
 import hashlib
@@ -26,7 +27,7 @@ from nameko.extensions import DependencyProvider
 from services.notifications import commands, schemas
 from services.notifications.channels import EmailChannel, WebhookChannel
 from services.notifications.commands import Senders
-from services.notifications.domain import Settings, settings_from_config
+from services.notifications.domain import Settings, own_staff_id, settings_from_config
 from services.notifications.repository import OUTBOX_COLLECTIONS, NotificationsRepository
 from shared import rpc
 from shared.events.catalogue import event_type
@@ -42,6 +43,7 @@ from shared.web import PageQuery, trace_of
 log = logging.getLogger(__name__)
 
 MEMBERS = ("network_lead", "practice")
+PEOPLE = MEMBERS + ("person",)  # routes of one person: a person key may call them for itself
 DELIVERY_PASS_SECONDS = 2
 WINDOW_PASS_SECONDS = 30
 SUMMARY_PASS_SECONDS = 300
@@ -213,13 +215,13 @@ class NotificationsService(Service):
                 "total": total}
 
     @route("GET", "/recipients/<staff_id>", "Read a recipient",
-           answers={200: schemas.RecipientView}, roles=MEMBERS)
+           answers={200: schemas.RecipientView}, roles=PEOPLE)
     def get_recipient(self, request, staff_id, principal):
         return commands.get_recipient(self.storage, principal, staff_id)
 
     @route("PATCH", "/recipients/<staff_id>", "Change contacts, time zone, digest time (role "
            "and scope: network lead); a new webhook URL gets a new secret, shown once",
-           body=schemas.RecipientChange, answers={200: schemas.RecipientView}, roles=MEMBERS)
+           body=schemas.RecipientChange, answers={200: schemas.RecipientView}, roles=PEOPLE)
     def change_recipient(self, request, staff_id, principal, command):
         return commands.change_recipient(self.storage, principal, staff_id, command, utc_now(),
                                          trace_of(request), self.delivery.settings)
@@ -227,19 +229,19 @@ class NotificationsService(Service):
     # --- watchers --------------------------------------------------------------------------
 
     @route("GET", "/recipients/<staff_id>/watching", "What a person follows",
-           answers={200: items_of(schemas.WatcherView)}, roles=MEMBERS)
+           answers={200: items_of(schemas.WatcherView)}, roles=PEOPLE)
     def watched_by(self, request, staff_id, principal):
         return {"items": commands.watched_by(self.storage, principal, staff_id)}
 
     @route("POST", "/recipients/<staff_id>/watching", "Follow a measure or a project",
-           body=schemas.WatcherCreate, answers={201: schemas.WatcherView}, roles=MEMBERS)
+           body=schemas.WatcherCreate, answers={201: schemas.WatcherView}, roles=PEOPLE)
     def watch(self, request, staff_id, principal, command):
         return commands.watch(self.storage, principal, staff_id, command, utc_now(),
                               trace_of(request)), 201
 
     @route("DELETE", "/recipients/<staff_id>/watching/<subject_kind>/<subject_id>",
            "Stop following; answers what the person still follows",
-           answers={200: items_of(schemas.WatcherView)}, roles=MEMBERS)
+           answers={200: items_of(schemas.WatcherView)}, roles=PEOPLE)
     def unwatch(self, request, staff_id, subject_kind, subject_id, principal):
         commands.unwatch(self.storage, principal, staff_id, subject_kind, subject_id)
         return {"items": commands.watched_by(self.storage, principal, staff_id)}
@@ -268,13 +270,13 @@ class NotificationsService(Service):
     # --- preferences and unsubscribe ---------------------------------------------------------
 
     @route("GET", "/recipients/<staff_id>/preferences", "A person's preferences",
-           answers={200: schemas.PreferencesView}, roles=MEMBERS)
+           answers={200: schemas.PreferencesView}, roles=PEOPLE)
     def get_preferences(self, request, staff_id, principal):
         return commands.get_preferences(self.storage, principal, staff_id)
 
     @route("PUT", "/recipients/<staff_id>/preferences", "Replace a person's preferences (per "
            "event type and channel; per channel)", body=schemas.PreferencesChange,
-           answers={200: schemas.PreferencesView}, roles=MEMBERS)
+           answers={200: schemas.PreferencesView}, roles=PEOPLE)
     def set_preferences(self, request, staff_id, principal, command):
         return commands.set_preferences(self.storage, principal, staff_id, command, utc_now(),
                                         trace_of(request))
@@ -290,27 +292,68 @@ class NotificationsService(Service):
 
     @route("GET", "/recipients/<staff_id>/inbox", "A person's inbox: unread first, newest "
            "first within each; with the unread count", query=schemas.InboxQuery,
-           answers={200: schemas.InboxPage}, roles=MEMBERS)
+           answers={200: schemas.InboxPage}, roles=PEOPLE)
     def inbox(self, request, staff_id, principal, query):
+        return self._inbox_page(principal, staff_id, query)
+
+    def _inbox_page(self, principal, staff_id, query):
         items, total, unread = commands.inbox(self.storage, principal, staff_id, query)
         return {"items": items, "page": query["page"], "page_size": query["page_size"],
                 "total": total, "unread": unread}
 
     @route("GET", "/recipients/<staff_id>/inbox/unread", "How many inbox items are unread",
-           answers={200: schemas.UnreadView}, roles=MEMBERS)
+           answers={200: schemas.UnreadView}, roles=PEOPLE)
     def unread_count(self, request, staff_id, principal):
         return {"unread": commands.unread_count(self.storage, principal, staff_id)}
 
     @route("POST", "/recipients/<staff_id>/inbox/<notification_id>/read", "Mark read",
-           answers={200: schemas.NotificationView}, roles=MEMBERS)
+           answers={200: schemas.NotificationView}, roles=PEOPLE)
     def mark_read(self, request, staff_id, notification_id, principal):
         return commands.mark_read(self.storage, principal, staff_id, notification_id,
                                   utc_now())
 
     @route("POST", "/recipients/<staff_id>/inbox/<notification_id>/archive", "Archive",
-           answers={200: schemas.NotificationView}, roles=MEMBERS)
+           answers={200: schemas.NotificationView}, roles=PEOPLE)
     def archive(self, request, staff_id, notification_id, principal):
         return commands.archive(self.storage, principal, staff_id, notification_id, utc_now())
+
+    # --- one's own, with a person key ----------------------------------------------------------
+
+    @route("GET", "/inbox", "Your inbox (person key): unread first, newest first within each; "
+           "with the unread count", query=schemas.InboxQuery, answers={200: schemas.InboxPage},
+           roles=("person",))
+    def own_inbox(self, request, principal, query):
+        return self._inbox_page(principal, own_staff_id(principal), query)
+
+    @route("GET", "/inbox/unread", "How many of your inbox items are unread (person key)",
+           answers={200: schemas.UnreadView}, roles=("person",))
+    def own_unread_count(self, request, principal):
+        return {"unread": commands.unread_count(self.storage, principal,
+                                                own_staff_id(principal))}
+
+    @route("POST", "/inbox/<notification_id>/read", "Mark one of your items read (person key)",
+           answers={200: schemas.NotificationView}, roles=("person",))
+    def own_mark_read(self, request, notification_id, principal):
+        return commands.mark_read(self.storage, principal, own_staff_id(principal),
+                                  notification_id, utc_now())
+
+    @route("POST", "/inbox/<notification_id>/archive", "Archive one of your items (person key)",
+           answers={200: schemas.NotificationView}, roles=("person",))
+    def own_archive(self, request, notification_id, principal):
+        return commands.archive(self.storage, principal, own_staff_id(principal),
+                                notification_id, utc_now())
+
+    @route("GET", "/preferences", "Your preferences (person key)",
+           answers={200: schemas.PreferencesView}, roles=("person",))
+    def own_preferences(self, request, principal):
+        return commands.get_preferences(self.storage, principal, own_staff_id(principal))
+
+    @route("PUT", "/preferences", "Replace your preferences (person key)",
+           body=schemas.PreferencesChange, answers={200: schemas.PreferencesView},
+           roles=("person",))
+    def set_own_preferences(self, request, principal, command):
+        return commands.set_preferences(self.storage, principal, own_staff_id(principal),
+                                        command, utc_now(), trace_of(request))
 
     # --- deliveries (the audit) --------------------------------------------------------------
 

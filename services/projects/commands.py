@@ -53,10 +53,12 @@ def issue_api_key(repository, principal, command, now, trace):
     network_exists = bool(command["network_id"]) and (
         repository.find(NETWORKS, command["network_id"]) is not None)
     network_id, practice_id = domain.key_scope(
-        principal, command["role"], command["network_id"], practice, network_exists)
+        principal, command["role"], command["network_id"], practice, network_exists,
+        command.get("staff_id"))
     key_id, api_key, key_hash = generate_key()
     document, events = domain.issue_key(key_id, key_hash, command["role"], network_id,
-                                        practice_id, command["label"], now, trace)
+                                        practice_id, command["label"], now, trace,
+                                        command.get("staff_id"))
     repository.insert(API_KEYS, document, events)
     return {**document, "api_key": api_key}
 
@@ -67,8 +69,9 @@ def list_api_keys(repository, principal, query):
 
 def revoke_api_key(repository, principal, key_id, now, trace):
     key = repository.get_or_404(API_KEYS, key_id, "API key")
-    # A lead revokes its practices' keys; keys of leads and admins are the admin's to revoke.
-    if not principal.is_admin and not (key["role"] == "practice"
+    # A lead revokes its practices' and people's keys; keys of leads and admins are the
+    # admin's to revoke.
+    if not principal.is_admin and not (key["role"] in ("practice", "person")
                                        and key["network_id"] == principal.network_id):
         raise NotFoundError("no such API key", {"id": [f"{key_id} not found"]})
     return repository.apply(API_KEYS, domain.revoke_key(key, now, trace))

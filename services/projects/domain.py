@@ -29,8 +29,22 @@ HUDDLE_TRANSITIONS = {"open": ("escalated", "resolved"), "escalated": ("resolved
 
 # --- registry -----------------------------------------------------------------------------
 
-def key_scope(principal, role, network_id, practice, network_exists):
-    """Who may issue which key: (network_id, practice_id) the new key is bound to."""
+def key_scope(principal, role, network_id, practice, network_exists, staff_id=None):
+    """Who may issue which key: (network_id, practice_id) the new key is bound to. A person
+    key (and only it) names its holder's staff id; it is bound to their practice when one is
+    given, else to the network."""
+    if (role == "person") != (staff_id is not None):
+        raise RuleBroken("a staff id belongs on a person key and only there",
+                         {"staff_id": ["required for role person" if role == "person"
+                                       else f"not allowed for role {role}"]})
+    if role == "person" and practice is None:
+        if not network_id or not network_exists:
+            raise RuleBroken("a person key needs its network or a registered practice",
+                             {"network_id": ["required for role person without a practice "
+                                             "and must exist"]})
+        if not access.may_manage_network(principal, network_id):
+            raise NotPermitted("you may only issue keys for people of your own network")
+        return network_id, None
     if role in ("admin", "ops", "network_lead") and not principal.is_admin:
         raise NotPermitted(f"this needs a key with role admin; yours is {principal.role}")
     if role in ("admin", "ops"):
@@ -50,13 +64,15 @@ def key_scope(principal, role, network_id, practice, network_exists):
     return practice["network_id"], practice["_id"]
 
 
-def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace):
+def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace,
+              staff_id=None):
     document = {"_id": key_id, "key_hash": key_hash, "role": role, "network_id": network_id,
-                "practice_id": practice_id, "label": label, "issued_at": now,
-                "revoked_at": None}
+                "practice_id": practice_id, "staff_id": staff_id, "label": label,
+                "issued_at": now, "revoked_at": None}
     issued = SOURCE.event("apikey.issued", {"key_id": key_id, "key_hash": key_hash, "role": role,
                                      "network_id": network_id, "practice_id": practice_id,
-                                     "issued_at": now}, network_id, trace, practice_id)
+                                     "staff_id": staff_id, "issued_at": now},
+                          network_id, trace, practice_id)
     return document, [issued]
 
 

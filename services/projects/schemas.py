@@ -47,6 +47,8 @@ class ApiKeyIn(Strict):
     role = fields.String(required=True, validate=validate.OneOf(KEY_ROLES))
     network_id = fields.String(load_default=None, allow_none=True)
     practice_id = ods_code(load_default=None, allow_none=True)
+    staff_id = staff_id(load_default=None, allow_none=True, metadata={
+        "description": "for role person only: the holder's pseudonymous staff id"})
     label = free_text(200, load_default=None, allow_none=True)
 
 
@@ -55,6 +57,7 @@ class ApiKeyOut(Schema):
     role = fields.String()
     network_id = fields.String(allow_none=True)
     practice_id = fields.String(allow_none=True)
+    staff_id = fields.String(allow_none=True)
     label = fields.String(allow_none=True)
     issued_at = fields.AwareDateTime()
     revoked_at = fields.AwareDateTime(allow_none=True)

@@ -5,7 +5,9 @@ PROJECT_STAGES = ("idea", "planning", "testing", "implementing", "sustaining", "
 PROJECT_SCOPES = ("practice", "network")
 MEMBER_ROLES = ("lead", "sponsor", "member", "coach", "lived_experience_partner")
 ACT_DECISIONS = ("adopt", "adapt", "abandon")
-KEY_ROLES = ("practice", "network_lead", "ops", "admin")
+# A person key is one staff member's own (their inbox and preferences in notifications);
+# it carries their pseudonymous staff id and nothing else of theirs.
+KEY_ROLES = ("practice", "network_lead", "person", "ops", "admin")
 
 
 class AimData(Schema):
@@ -88,6 +90,7 @@ class ApiKeyIssuedData(Schema):
     role = fields.String(required=True, validate=validate.OneOf(KEY_ROLES))
     network_id = fields.String(allow_none=True, load_default=None)
     practice_id = fields.String(allow_none=True, load_default=None)
+    staff_id = fields.String(allow_none=True, load_default=None)
     issued_at = fields.AwareDateTime(required=True)
 
 

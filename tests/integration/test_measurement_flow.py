@@ -227,8 +227,12 @@ def test_feedback_becomes_a_mean_rating_series_and_refuses_nhs_numbers(smr):
     assert refused.status_code == 422 and "comment" in refused.json()["fields"]
     measures = smr["keys"]["lead"].get(f"/projects/{project_id}/measures").json()["items"]
     rating = next(m for m in measures if m["feedback_source"] == "lived_experience")
-    series = wait_until(lambda: smr["keys"]["lead"].get(
-        f"/measures/{rating['id']}/pooled").json()["periods"])
+    # the pooled series follows each rating's event: wait for all three, not the first
+    def pooled_of_all_three():
+        periods = smr["keys"]["lead"].get(f"/measures/{rating['id']}/pooled").json()["periods"]
+        return periods if periods and periods[0]["n"] == 3 else None
+    series = wait_until(pooled_of_all_three) or smr["keys"]["lead"].get(
+        f"/measures/{rating['id']}/pooled").json()["periods"]
     assert series[0]["value"] == pytest.approx(4.0) and series[0]["n"] == 3
     assert len(key.get(f"/projects/{project_id}/feedback").json()["items"]) == 3
 

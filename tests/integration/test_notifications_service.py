@@ -209,3 +209,58 @@ def test_fuzzing_from_its_own_openapi_document_finds_no_failure(notifications, s
     print(f"\nfuzzed notifications as admin: {sent} requests ({hostile} hostile)")
     assert hostile > 0
     assert not failures + errors, "\n\n".join((failures + errors)[:10])
+
+
+def test_a_person_key_reads_and_manages_only_its_own_inbox_and_preferences(
+        network, admin, notifications, notifications_config, smtp_server):
+    """A person key issued by the projects service (with the holder's staff id) reaches the
+    notifications service by the key events: GET /inbox is that person's, another person's
+    inbox is unknown to it (404), a lead's routes are not for it (403), and its revocation
+    closes the door (401)."""
+    smtp_server.start()
+    for staff_id in ("lead.n", "lead.m"):
+        answer = notifications.post("/recipients", {
+            "staff_id": staff_id, "network_id": "north-pcn", "role": "network_lead",
+            "scope": {"kind": "network", "id": "north-pcn"},
+            "email": f"{staff_id}@practice.example.org"})
+        assert answer.status_code == 201, answer.text
+    refused = admin.post("/api-keys", {"role": "person", "network_id": "north-pcn"})
+    assert refused.status_code == 422 and "staff_id" in refused.json()["fields"]
+    issued = network["lead"].post("/api-keys", {"role": "person", "network_id": "north-pcn",
+                                                "staff_id": "lead.n"})
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["staff_id"] == "lead.n"
+    person = notifications.as_key(issued.json()["api_key"])
+    assert wait_until(lambda: person.get("/inbox").status_code == 200), "key never arrived"
+
+    signal = make_event("measurement.signal_detected", {
+        "measure_id": "msr_n", "project_id": "prj_n", "series": "pooled",
+        "rule": "outside_limits", "kind": "concern", "point_type": "special_cause",
+        "period": date(2026, 11, 2), "value": 41.5},
+        source="measurement", network_id="north-pcn", trace=Trace())
+    publish(notifications_config["AMQP_URI"], signal, times=1)
+    inbox = wait_until(lambda: person.get("/inbox").json()["total"] and person.get(
+        "/inbox").json())
+    assert inbox["unread"] == 1 and inbox["items"][0]["recipient_id"] == "lead.n"
+    item_id = inbox["items"][0]["notification_id"]
+    assert person.get("/inbox/unread").json() == {"unread": 1}
+    assert person.post(f"/inbox/{item_id}/read").json()["unread"] is False
+    assert person.get("/inbox/unread").json() == {"unread": 0}
+    assert person.post(f"/inbox/{item_id}/archive").status_code == 200
+    assert person.get("/inbox").json()["total"] == 0
+
+    changed = person.request("PUT", "/preferences", {
+        "by_event": {"measurement.signal_detected": {"email": "digest"}}, "by_channel": {}})
+    assert changed.status_code == 200, changed.text
+    assert person.get("/preferences").json()["by_event"] == {
+        "measurement.signal_detected": {"email": "digest"}}
+    assert person.get("/recipients/lead.n/preferences").status_code == 200
+
+    assert person.get("/recipients/lead.m/inbox").status_code == 404
+    assert person.post(f"/recipients/lead.m/inbox/{item_id}/read").status_code == 404
+    assert person.get("/networks/north-pcn/recipients").status_code == 403
+    assert notifications.get("/inbox").status_code == 403  # admin has no inbox of its own
+
+    key_id = issued.json()["key_id"]
+    assert network["lead"].post(f"/api-keys/{key_id}/revoke").status_code == 200
+    assert wait_until(lambda: person.get("/inbox").status_code == 401)

@@ -467,6 +467,27 @@ def test_a_practice_key_never_sees_another_practices_people(repository):
                        {"page": 1, "page_size": 10, "archived": False})
 
 
+def test_a_person_key_sees_its_own_inbox_and_preferences_and_no_one_elses(repository):
+    person(repository, "pm.f84001", "practice_lead", {"kind": "practice", "id": "F84001"},
+           practice_id="F84001")
+    person(repository, "pm.f84002", "practice_lead", {"kind": "practice", "id": "F84002"},
+           practice_id="F84002")
+    own = Principal("k_me", "person", network_id=NETWORK, staff_id="pm.f84001")
+    assert domain.own_staff_id(own) == "pm.f84001"
+    assert commands.get_preferences(repository, own, "pm.f84001")["by_event"] == {}
+    with pytest.raises(NotFoundError):
+        commands.get_preferences(repository, own, "pm.f84002")
+    namesake = Principal("k_other", "person", network_id="net_west", staff_id="pm.f84001")
+    with pytest.raises(NotFoundError):  # the same staff id in another network is not them
+        commands.inbox(repository, namesake, "pm.f84001",
+                       {"page": 1, "page_size": 10, "archived": False})
+    with pytest.raises(NotPermitted):
+        commands.change_recipient(repository, own, "pm.f84001", {"role": "network_lead"},
+                                  FRIDAY_10, Trace())
+    with pytest.raises(NotPermitted):  # a lead's key has no inbox of its own
+        domain.own_staff_id(LEAD)
+
+
 def test_the_weekly_summary_counts_the_network_week_and_is_skipped_when_empty(
         repository, settings, senders, smtp_server):
     network_lead(repository, "lead.a")

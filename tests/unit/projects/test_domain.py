@@ -173,6 +173,25 @@ def test_huddle_item_lifecycle_and_time_to_unblock():
         domain.resolve_item(escalated | change.set, "again", NOW, TRACE)
 
 
+def test_a_person_key_names_its_holder_and_is_the_network_leads_to_issue():
+    assert domain.key_scope(LEAD, "person", "north-pcn", None, True, "pm.1") == (
+        "north-pcn", None)
+    assert domain.key_scope(LEAD, "person", None, PRACTICES["F84001"], False, "pm.1") == (
+        "north-pcn", "F84001")
+    with pytest.raises(NotPermitted):
+        domain.key_scope(LEAD, "person", None, PRACTICES["Y00001"], False, "pm.1")
+    for role, staff_id, network_id in (("person", None, "north-pcn"),
+                                       ("practice", "pm.1", None),
+                                       ("person", "pm.1", "nowhere")):
+        with pytest.raises(RuleBroken) as refused:
+            domain.key_scope(ADMIN, role, network_id, None, network_id == "north-pcn",
+                             staff_id)
+        assert set(refused.value.fields) & {"staff_id", "network_id"}
+    key, (issued,) = domain.issue_key("abc", "0" * 64, "person", "north-pcn", None, None, NOW,
+                                      TRACE, "pm.1")
+    assert key["staff_id"] == issued["data"]["staff_id"] == "pm.1"
+
+
 def test_who_may_issue_which_key():
     assert domain.key_scope(ADMIN, "ops", None, None, False) == (None, None)
     assert domain.key_scope(ADMIN, "network_lead", "north-pcn", None, True) == ("north-pcn", None)
