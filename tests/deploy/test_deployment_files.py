@@ -240,7 +240,8 @@ def _secret_refs(pod_spec):
         for env in container.get("env", []):
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref:
-                refs.add((ref["name"], ref["key"]))
+                # An optional key may be left out of the Secret (None: no key required).
+                refs.add((ref["name"], None if ref.get("optional") else ref["key"]))
         for source in container.get("envFrom", []):
             if "secretRef" in source:
                 refs.add((source["secretRef"]["name"], None))
@@ -270,9 +271,17 @@ def test_kustomize_uses_no_deprecated_api_versions(kustomization):
 def test_kustomize_deployments(kustomization):
     docs = _kustomize(kustomization)
     deployments = _of_kind(docs, "Deployment")
-    assert set(deployments) == set(PYTHON_SERVICES), sorted(deployments)
+    # Besides the services, only the dev overlay's Mailpit (a mail catcher, never a service).
+    extra = {"mailpit"} if kustomization == "k8s/overlays/dev" else set()
+    assert set(deployments) == set(PYTHON_SERVICES) | extra, sorted(deployments)
+    settings = _of_kind(docs, "ConfigMap")["pcn-config"]["data"]
+    assert {"SMTP_HOST", "SMTP_PORT", "SMTP_SENDER", "NOTIFICATIONS_BASE_URL"} <= set(settings)
+    if extra:
+        assert settings["SMTP_HOST"] == "mailpit" and "mailpit" in _of_kind(docs, "Service")
 
     for name, deployment in deployments.items():
+        if name in extra:
+            continue
         port, _ = PYTHON_SERVICES[name]
         pod = deployment["spec"]["template"]["spec"]
         assert pod.get("securityContext", {}).get("runAsNonRoot") is True, (
@@ -298,6 +307,8 @@ def test_kustomize_deployments(kustomization):
         ports = {p["containerPort"] for p in container.get("ports", [])}
         assert port in ports, f"{name}: container port {port}"
 
+        assert {"configMapRef": {"name": "pcn-config"}} in container.get("envFrom", []), (
+            f"{name}: the services' settings (pcn-config) are not its environment")
         env_names = {env["name"] for env in container.get("env", [])}
         missing = set(SERVICE_ENV) - env_names
         assert not missing, f"{name}: env lacks {sorted(missing)}"
