@@ -22,6 +22,7 @@ from services.notifications.channels import (DeliveryError, EmailChannel, Webhoo
 from services.notifications.domain import Settings
 from services.notifications.repository import RECIPIENTS
 from shared.domain import Change, NotFoundError, NotPermitted, RuleBroken
+from shared.events.catalogue import event_type as catalogue_event_type
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
 
@@ -197,14 +198,30 @@ def set_preferences(repository, principal, staff_id, command, now, trace):
     return {**preferences, "unsubscribed": unsubscribed}
 
 
-def unsubscribe(repository, token, now, settings):
-    """RFC 8058 one-click: the signed token is the authority; stops non-critical email of
-    that event type (``*``: all non-critical email) for the person. Idempotent."""
+def _unsubscribing(repository, token, settings):
+    """(recipient, event type) of a genuine token whose person is still a recipient."""
     staff_id, event_type = check_unsubscribe_token(settings.unsubscribe_secret, token)
     recipient = repository.recipient(staff_id)
     if recipient is None:
         raise NotFoundError("this unsubscribe link's person is no longer a recipient",
                             {"token": ["unknown person"]})
+    return recipient, event_type
+
+
+def unsubscribe_subject(repository, token, settings):
+    """What a genuine unsubscribe link would stop: (event type, its description); changes
+    nothing (the page a link opens)."""
+    _, event_type = _unsubscribing(repository, token, settings)
+    try:
+        return event_type, catalogue_event_type(event_type).description
+    except KeyError:  # '*', every event type
+        return event_type, None
+
+
+def unsubscribe(repository, token, now, settings):
+    """RFC 8058 one-click: the signed token is the authority; stops non-critical email of
+    that event type (``*``: all non-critical email) for the person. Idempotent."""
+    recipient, event_type = _unsubscribing(repository, token, settings)
     if event_type in (recipient.get("unsubscribed") or ()):
         return {"unsubscribed": event_type}
     changes = {"unsubscribed": list(recipient.get("unsubscribed") or []) + [event_type]}

@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
 
-from services.notifications import commands, schemas
+from services.notifications import commands, schemas, templates
 from services.notifications.channels import EmailChannel, WebhookChannel
 from services.notifications.commands import Senders
 from services.notifications.domain import Settings, own_staff_id, settings_from_config
@@ -34,7 +35,7 @@ from shared.events.catalogue import event_type
 from shared.events.envelope import EnvelopeSchema, utc_now
 from shared.lease import leased_timer
 from shared.messaging import event_handler_for
-from shared.openapi import items_of, page_of
+from shared.openapi import binary, items_of, page_of
 from shared.routes import route
 from shared.service_base import Service
 from shared.storage import open_database
@@ -48,6 +49,16 @@ DELIVERY_PASS_SECONDS = 2
 WINDOW_PASS_SECONDS = 30
 SUMMARY_PASS_SECONDS = 300
 _ENVELOPE = EnvelopeSchema()
+
+
+def _wants_a_page(request):
+    """A browser (HTML before JSON in Accept) rather than a mail client's one-click POST."""
+    accepted = request.accept_mimetypes
+    return accepted["text/html"] > accepted["application/json"]
+
+
+def _html(page):
+    return Response(page, status=200, content_type="text/html; charset=utf-8")
 
 
 def settings_of(config):
@@ -285,8 +296,21 @@ class NotificationsService(Service):
            "mail's List-Unsubscribe link is the authority", query=schemas.UnsubscribeRequest,
            answers={200: schemas.UnsubscribedView})
     def unsubscribe(self, request, query):
-        return commands.unsubscribe(self.storage, query["token"], utc_now(),
-                                    self.delivery.settings)
+        answer = commands.unsubscribe(self.storage, query["token"], utc_now(),
+                                      self.delivery.settings)
+        if _wants_a_page(request):  # the page's own button, pressed in a browser
+            event_type, description = commands.unsubscribe_subject(
+                self.storage, query["token"], self.delivery.settings)
+            return _html(templates.unsubscribed_page(event_type, description))
+        return answer
+
+    @route("GET", "/unsubscribe", "The page an unsubscribe link opens: what would stop, and a "
+           "button that stops it (opening the link changes nothing: mail scanners follow "
+           "links)", query=schemas.UnsubscribeRequest, answers={200: binary("text/html")})
+    def unsubscribe_page(self, request, query):
+        event_type, description = commands.unsubscribe_subject(
+            self.storage, query["token"], self.delivery.settings)
+        return _html(templates.unsubscribe_page(event_type, description, request.full_path))
 
     # --- inbox -----------------------------------------------------------------------------
 

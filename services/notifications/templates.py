@@ -111,3 +111,35 @@ def summary_lines(counts):
         lines.append("- practices behind on data: " + ", ".join(counts["overdue_practices"]))
     return lines
 
+
+
+def _page(title, body):
+    return ('<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head><body>{body}</body></html>")
+
+
+def _what_stops(event_type, description):
+    if event_type == "*":
+        return "every email from the PCN Improvement Network that you may opt out of"
+    return f"emails about {description or event_type} ({event_type})"
+
+
+def unsubscribe_page(event_type, description, action_url):
+    """The page an unsubscribe link opens: it says what stops and asks for one press, since
+    mail scanners follow links (a GET never unsubscribes)."""
+    return _page("Unsubscribe", (
+        "<h1>Unsubscribe</h1>"
+        f"<p>Stop {html.escape(_what_stops(event_type, description))}?</p>"
+        "<p>Notices that cannot wait (critical ones) still reach you; your inbox in the app "
+        "keeps everything.</p>"
+        f'<form method="post" action="{html.escape(action_url)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'))
+
+
+def unsubscribed_page(event_type, description):
+    return _page("Unsubscribed", (
+        "<h1>Unsubscribed</h1>"
+        f"<p>You will no longer receive {html.escape(_what_stops(event_type, description))}. "
+        "You can turn them back on in your notification preferences.</p>"))

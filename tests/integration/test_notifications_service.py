@@ -264,3 +264,29 @@ def test_a_person_key_reads_and_manages_only_its_own_inbox_and_preferences(
     key_id = issued.json()["key_id"]
     assert network["lead"].post(f"/api-keys/{key_id}/revoke").status_code == 200
     assert wait_until(lambda: person.get("/inbox").status_code == 401)
+
+
+def test_an_unsubscribe_link_opened_in_a_browser_asks_first_and_its_button_unsubscribes(
+        notifications_config, notifications, smtp_server):
+    smtp_server.start()
+    register_lead(notifications, "lead.a")
+    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    (message,) = wait_until(smtp_server.messages, timeout=20)
+    link = message["List-Unsubscribe"].strip("<>")
+    path = link[link.index("/unsubscribe"):]
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+    page = notifications.request("GET", path, headers=browser)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert '<form method="post"' in page.text and "measurement.signal_detected" in page.text
+    preferences = notifications.get("/recipients/lead.a/preferences").json()
+    assert preferences["unsubscribed"] == []  # opening the link changed nothing
+
+    pressed = notifications.request("POST", path, headers=browser,
+                                    data="List-Unsubscribe=One-Click")
+    assert pressed.status_code == 200 and "Unsubscribed" in pressed.text
+    preferences = notifications.get("/recipients/lead.a/preferences").json()
+    assert preferences["unsubscribed"] == ["measurement.signal_detected"]
+
+    forged = notifications.request("GET", path[:-2] + "xx", headers=browser)
+    assert forged.status_code == 422 and "token" in forged.json()["fields"]

@@ -422,6 +422,9 @@ def test_one_click_unsubscribe_stops_that_email_and_a_forged_token_is_refused(
     token = message["List-Unsubscribe"].split("token=")[1].rstrip(">")
     with pytest.raises(RuleBroken):
         commands.unsubscribe(repository, token[:-2] + "xx", FRIDAY_10, settings)
+    event_type, description = commands.unsubscribe_subject(repository, token, settings)
+    assert event_type == "measurement.signal_detected" and description
+    assert repository.recipient("lead.a").get("unsubscribed") in (None, [])  # only looked
     assert commands.unsubscribe(repository, token, FRIDAY_10, settings) == {
         "unsubscribed": "measurement.signal_detected"}
     commands.notify(repository, signal(measure_id="m2"), FRIDAY_10, settings)
