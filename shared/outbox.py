@@ -14,14 +14,13 @@ longer backoff, over the same outbox fields (see ``OutboxRelayRunner``). One rep
 relays at a time: the runner holds a ``shared.lease.Lease`` while it publishes.
 """
 import logging
-import threading
 import time
 from datetime import datetime
 
-from nameko.extensions import DependencyProvider
 
 from shared import metrics
 from shared.amqp_publisher import ConfirmingPublisher, PublishFailed
+from shared.background import BackgroundLoop
 from shared.events.envelope import utc_now
 from shared.lease import Lease, new_owner
 from shared.storage import as_utc, open_database
@@ -200,7 +199,7 @@ class OutboxRelay:
         return count, age
 
 
-class OutboxRelayRunner(DependencyProvider):
+class OutboxRelayRunner(BackgroundLoop):
     """Runs an ``OutboxRelay`` in the service process, woken after every worker.
 
     ``OutboxRelayRunner("projects", "keys")`` relays the events of those collections to the
@@ -227,9 +226,7 @@ class OutboxRelayRunner(DependencyProvider):
         self.max_retry_seconds = max_retry_seconds
         self.relay = None
         self.lease = None
-        self._wakeup = threading.Event()
-        self._stopping = False
-        self._thread = None
+        super().__init__()
 
     def setup(self):
         config = self.container.config
@@ -243,26 +240,16 @@ class OutboxRelayRunner(DependencyProvider):
         self.lease = Lease(database, self.name, new_owner(service_name),
                            float(config.get("OUTBOX_LEASE_SECONDS", 15)), collection=LEASES)
 
-    def start(self):
-        self._stopping = False
-        self._thread = self.container.spawn_managed_thread(self._run)
-
-    def stop(self):
-        self._stopping = True
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.wait()
+    def after_stop(self):
         self.relay.sink.close()
         self.lease.release()
 
-    def kill(self):
-        self._stopping = True
-        self._wakeup.set()
+    def after_kill(self):
         self.relay.sink.close()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
-            self._wakeup.set()
+            self.wake()
 
     def _run(self):
         backoff = RelayBackoff(self.first_retry_seconds, self.max_retry_seconds)

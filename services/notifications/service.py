@@ -17,12 +17,10 @@ import base64
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from dataclasses import dataclass, replace
 
 from nameko.dependency_providers import Config
-from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.notifications import commands, schemas, templates
@@ -31,6 +29,7 @@ from services.notifications.commands import Senders
 from services.notifications.domain import Settings, own_staff_id, settings_from_config
 from services.notifications.repository import OUTBOX_COLLECTIONS, NotificationsRepository
 from shared import rpc
+from shared.background import BackgroundLoop
 from shared.events.catalogue import event_type
 from shared.events.envelope import EnvelopeSchema, utc_now
 from shared.lease import leased_timer
@@ -91,7 +90,7 @@ class DeliveryKit:
     senders: Senders
 
 
-class Delivery(DependencyProvider):
+class Delivery(BackgroundLoop):
     """The settings and the channels (SMTP, webhooks, the chart RPC), made once at start, and
     the sender: a thread of its own that sends what is due after every worker (an event
     stored, a retry asked for) and every ``DELIVERY_PASS_SECONDS`` (retries after their
@@ -99,11 +98,6 @@ class Delivery(DependencyProvider):
     Every replica sends; each notification is claimed by one (``claim_for_sending``).
     Config: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SENDER``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
     ``SMTP_STARTTLS``, ``CHART_RPC_TIMEOUT_SECONDS`` and the ``NOTIFICATIONS_*`` settings."""
-
-    def __init__(self):
-        self._wakeup = threading.Event()
-        self._stopping = False
-        self._thread = None
 
     def setup(self):
         config = self.container.config
@@ -122,22 +116,8 @@ class Delivery(DependencyProvider):
         self.repository = NotificationsRepository(
             open_database(config, self.container.service_name))
 
-    def start(self):
-        self._stopping = False
-        self._thread = self.container.spawn_managed_thread(self._run)
-
-    def stop(self):
-        self._stopping = True
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.wait()
-
-    def kill(self):
-        self._stopping = True
-        self._wakeup.set()
-
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        self._wakeup.set()
+        self.wake()
 
     def get_dependency(self, worker_ctx):
         return self.kit
