@@ -7,6 +7,7 @@ import time
 import pika
 import pytest
 import requests
+from nameko.testing.utils import find_free_port
 
 from tests.conftest import ADMIN_KEY
 
@@ -36,6 +37,17 @@ class ServiceClient:
 
     def patch(self, path, json_body=None, **kwargs):
         return self.request("PATCH", path, json_body, **kwargs)
+
+
+def with_own_address(service_config):
+    """The shared test config with a free port of its own: one more service beside projects."""
+    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+
+
+def started(container_factory, service_class, config):
+    container = container_factory(service_class, config)
+    container.start()
+    return container
 
 
 def pika_connection(amqp_uri):

@@ -2,14 +2,12 @@
 import pytest
 
 from services.projects.service import ProjectsService
-from tests.helpers import ServiceClient
+from tests.helpers import ServiceClient, started, with_own_address
 
 
 @pytest.fixture
 def projects_service(container_factory, service_config):
-    container = container_factory(ProjectsService, service_config)
-    container.start()
-    return container
+    return started(container_factory, ProjectsService, service_config)
 
 
 @pytest.fixture
@@ -57,18 +55,14 @@ def network_project(client, codes=("F84001", "F84002"), **overrides):
 
 @pytest.fixture
 def measurement_config(service_config):
-    from nameko.testing.utils import find_free_port
-
-    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+    return with_own_address(service_config)
 
 
 @pytest.fixture
 def measurement_service(container_factory, measurement_config):
     from services.measurement.service import MeasurementService
 
-    container = container_factory(MeasurementService, measurement_config)
-    container.start()
-    return container
+    return started(container_factory, MeasurementService, measurement_config)
 
 
 @pytest.fixture
@@ -79,18 +73,14 @@ def measurement(measurement_service, measurement_config):
 
 @pytest.fixture
 def training_config(service_config):
-    from nameko.testing.utils import find_free_port
-
-    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+    return with_own_address(service_config)
 
 
 @pytest.fixture
 def training_service(container_factory, training_config):
     from services.training.service import TrainingService
 
-    container = container_factory(TrainingService, training_config)
-    container.start()
-    return container
+    return started(container_factory, TrainingService, training_config)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from nameko.testing.utils import find_free_port
 
 from services.measurement import commands as measurement_commands
 from services.measurement.repository import MeasurementRepository
@@ -18,7 +17,8 @@ from shared.auth import Principal
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
 from shared.storage import open_database
-from tests.helpers import ServiceClient, pika_connection, wait_until
+from tests.helpers import (ServiceClient, pika_connection, started, wait_until,
+                           with_own_address)
 from tests.unit.notifications.conftest import (SmtpServer, WebhookReceiver,
                                                verify_standard_webhook)
 
@@ -64,7 +64,7 @@ def webhook_receiver():
 
 @pytest.fixture
 def notifications_config(service_config, smtp_server):
-    return {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
+    return {**with_own_address(service_config),
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port,
             "SMTP_SENDER": "pcn@notify.example.org", "CHART_RPC_TIMEOUT_SECONDS": 2,
             "NOTIFICATIONS_ALLOW_PRIVATE_ENDPOINTS": True,
@@ -77,8 +77,7 @@ def notifications_config(service_config, smtp_server):
 
 @pytest.fixture
 def notifications(container_factory, notifications_config):
-    container = container_factory(NotificationsService, notifications_config)
-    container.start()
+    started(container_factory, NotificationsService, notifications_config)
     return ServiceClient(notifications_config["WEB_SERVER_ADDRESS"])
 
 
@@ -118,9 +117,7 @@ def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_cha
         webhook_receiver):
     smtp_server.start()
     measure_id = practice_measure(notifications_config)
-    measurement_config = {**notifications_config,
-                          "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
-    container_factory(MeasurementService, measurement_config).start()
+    started(container_factory, MeasurementService, with_own_address(notifications_config))
     lead_a = register_lead(notifications, "lead.a", webhook_receiver.url)
     register_lead(notifications, "lead.b")
     assert lead_a["webhook_secret"].startswith("whsec_")
