@@ -54,6 +54,26 @@ def pika_connection(amqp_uri):
     return pika.BlockingConnection(pika.URLParameters(amqp_uri))
 
 
+def publish_envelopes(amqp_uri, envelopes):
+    """Publish envelopes as a producer's relay would (to ``<source>.events``, routed by event
+    type, persistent, with confirms), straight from a test: one connection for all."""
+    connection = pika_connection(amqp_uri)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for envelope in envelopes:
+        channel.basic_publish(f"{envelope['source']}.events", envelope["event_type"],
+                              json.dumps(envelope).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   delivery_mode=2,
+                                                   message_id=envelope.get("event_id")))
+    connection.close()
+
+
+def publish_raw(amqp_uri, envelope, times=1):
+    """One envelope published ``times`` times (a redelivery as the broker would make it)."""
+    publish_envelopes(amqp_uri, [envelope] * times)
+
+
 class EventObserver:
     """A private queue bound to an events exchange, read with pika, to see what reached the
     broker. Bind it before the events are published."""

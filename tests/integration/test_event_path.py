@@ -20,7 +20,8 @@ from shared.messaging import (
 from shared.ops import OpsEndpoints, Readiness
 from shared.outbox import OutboxRelay
 from shared.storage import open_database
-from tests.helpers import EventObserver, ServiceClient, pika_connection, queue_messages, wait_until
+from tests.helpers import (EventObserver, ServiceClient, pika_connection, publish_raw,
+                           queue_messages, wait_until)
 from tests.integration.conftest import network_project, practice_project
 
 CALLS = []
@@ -66,22 +67,6 @@ def project_created(project_id):
         "project_id": project_id, "title": "t", "scope": "practice", "stage": "idea",
         "aim": {"what": "w", "how_much": "h", "by_when": date(2027, 1, 1)},
         "practice_ids": ["F84001"]}, source="projects", network_id="north-pcn", trace=Trace())
-
-
-def publish_raw(amqp_uri, envelope, times=1):
-    import json
-
-    import pika
-
-    connection = pika_connection(amqp_uri)
-    channel = connection.channel()
-    channel.confirm_delivery()
-    for _ in range(times):
-        channel.basic_publish(f"{envelope['source']}.events", envelope["event_type"],
-                              json.dumps(envelope).encode(),
-                              pika.BasicProperties(content_type="application/json",
-                                                   delivery_mode=2))
-    connection.close()
 
 
 def test_http_create_arrives_as_a_valid_envelope(network, service_config):

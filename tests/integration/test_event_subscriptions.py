@@ -1,10 +1,8 @@
 """A handler subscribed by pattern (``event_handler_for``) on the real broker: events of every
 matching type published before it first starts reach it, others never do, and each type keeps
 dedupe, retries, its own dead-letter queue and quorum queues."""
-import json
 from datetime import date, datetime, timezone
 
-import pika
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
@@ -15,7 +13,7 @@ from shared.messaging import (
     ATTEMPT_HEADER, consumer_queue_arguments, dead_letter_queue_name, declare_topology,
     event_handler_for,
 )
-from tests.helpers import pika_connection, queue_messages, wait_until
+from tests.helpers import publish_envelopes, queue_messages, wait_until
 
 PATTERNS = ("measurement.signal_detected", "huddle.*")
 APPLIED = []
@@ -60,18 +58,6 @@ def events():
     }
 
 
-def publish(amqp_uri, envelopes):
-    connection = pika_connection(amqp_uri)
-    channel = connection.channel()
-    channel.confirm_delivery()
-    for envelope in envelopes:
-        channel.basic_publish(f"{envelope['source']}.events", envelope["event_type"],
-                              json.dumps(envelope).encode(),
-                              pika.BasicProperties(content_type="application/json",
-                                                   delivery_mode=2, message_id=envelope["event_id"]))
-    connection.close()
-
-
 def test_a_pattern_handler_gets_every_matching_type_published_before_it_started(
         container_factory, service_config, rabbit_manager):
     amqp_uri = service_config["AMQP_URI"]
@@ -79,7 +65,7 @@ def test_a_pattern_handler_gets_every_matching_type_published_before_it_started(
     # What BrokerTopology does at any service's start once the catalogue has the subscription.
     declare_topology(amqp_uri, service_config["EVENT_RETRY_DELAYS_MS"], catalogue=catalogue)
     published = events()
-    publish(amqp_uri, published.values())  # before the digest service has ever run
+    publish_envelopes(amqp_uri, published.values())  # before the digest service has ever run
 
     container = container_factory(DigestService, service_config)
     with entrypoint_waiter(container, "collect", timeout=10,
@@ -100,7 +86,7 @@ def test_a_pattern_handler_gets_every_matching_type_published_before_it_started(
     deduplicated = metrics.EVENTS_DEDUPLICATED.labels(
         "digest", "digest.collect", "measurement.signal_detected")
     before = deduplicated._value.get()
-    publish(amqp_uri, [published["measurement.signal_detected"]])
+    publish_envelopes(amqp_uri, [published["measurement.signal_detected"]])
     assert wait_until(lambda: deduplicated._value.get() == before + 1, timeout=10)
     assert len(APPLIED) == 3
 

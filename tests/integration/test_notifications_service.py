@@ -17,8 +17,7 @@ from shared.auth import Principal
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
 from shared.storage import open_database
-from tests.helpers import (ServiceClient, pika_connection, started, wait_until,
-                           with_own_address)
+from tests.helpers import ServiceClient, publish_raw, started, wait_until, with_own_address
 from tests.unit.notifications.conftest import (SmtpServer, WebhookReceiver,
                                                verify_standard_webhook)
 
@@ -89,20 +88,6 @@ def concern_signal(measure_id="msr_smr", series="pooled"):
         source="measurement", network_id=NETWORK, trace=Trace())
 
 
-def publish(amqp_uri, envelope, times):
-    import pika
-
-    connection = pika_connection(amqp_uri)
-    channel = connection.channel()
-    channel.confirm_delivery()
-    for _ in range(times):
-        channel.basic_publish(f"{envelope['source']}.events", envelope["event_type"],
-                              json.dumps(envelope).encode(),
-                              pika.BasicProperties(content_type="application/json",
-                                                   delivery_mode=2))
-    connection.close()
-
-
 def register_lead(client, staff_id, webhook_url=None):
     answer = client.post("/recipients", {
         "staff_id": staff_id, "network_id": NETWORK, "role": "network_lead",
@@ -122,7 +107,7 @@ def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_cha
     register_lead(notifications, "lead.b")
     assert lead_a["webhook_secret"].startswith("whsec_")
 
-    publish(notifications_config["AMQP_URI"], concern_signal(measure_id, "F84001"), times=2)
+    publish_raw(notifications_config["AMQP_URI"], concern_signal(measure_id, "F84001"), times=2)
 
     mail = wait_until(lambda: len(smtp_server.messages()) >= 2 and smtp_server.messages(),
                       timeout=20)
@@ -155,7 +140,7 @@ def test_the_mail_goes_without_its_chart_when_measurement_does_not_answer(
         notifications_config, notifications, smtp_server):
     smtp_server.start()
     register_lead(notifications, "lead.a")
-    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
     (message,) = wait_until(smtp_server.messages, timeout=20)
     assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert "msr_smr" in message.get_body(("plain",)).get_content()
@@ -165,7 +150,7 @@ def test_an_smtp_server_refusing_twice_gets_the_mail_on_the_third_attempt(
         notifications_config, notifications, smtp_server):
     smtp_server.start(refuse_first=2)
     register_lead(notifications, "lead.a")
-    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
     (message,) = wait_until(smtp_server.messages, timeout=30)
     assert message["To"] == "lead.a@practice.example.org"
     (email,) = [item for item in notifications.get("/deliveries").json()["items"]
@@ -235,7 +220,7 @@ def test_a_person_key_reads_and_manages_only_its_own_inbox_and_preferences(
         "rule": "outside_limits", "kind": "concern", "point_type": "special_cause",
         "period": date(2026, 11, 2), "value": 41.5},
         source="measurement", network_id="north-pcn", trace=Trace())
-    publish(notifications_config["AMQP_URI"], signal, times=1)
+    publish_raw(notifications_config["AMQP_URI"], signal, times=1)
     inbox = wait_until(lambda: person.get("/inbox").json()["total"] and person.get(
         "/inbox").json())
     assert inbox["unread"] == 1 and inbox["items"][0]["recipient_id"] == "lead.n"
@@ -267,7 +252,7 @@ def test_an_unsubscribe_link_opened_in_a_browser_asks_first_and_its_button_unsub
         notifications_config, notifications, smtp_server):
     smtp_server.start()
     register_lead(notifications, "lead.a")
-    publish(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
     (message,) = wait_until(smtp_server.messages, timeout=20)
     link = message["List-Unsubscribe"].strip("<>")
     path = link[link.index("/unsubscribe"):]
