@@ -18,8 +18,8 @@ from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
 from shared.storage import open_database
 from tests.helpers import ServiceClient, publish_raw, started, wait_until, with_own_address
-from tests.unit.notifications.conftest import (SmtpServer, WebhookReceiver,
-                                               verify_standard_webhook)
+from tests.unit.notifications.conftest import (  # noqa: F401 (webhook_receiver: a fixture)
+    SmtpServer, verify_standard_webhook, webhook_receiver)
 
 NETWORK = "net_east"
 LEAD = Principal("k_lead", "network_lead", NETWORK)
@@ -52,13 +52,6 @@ def smtp_server(tmp_path):
     server = SmtpServer(maildir)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def webhook_receiver():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture
