@@ -4,12 +4,9 @@ import pytest
 from shared import access
 from shared.auth import Principal
 from shared.domain import NotFoundError, NotPermitted
+from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE, SOUTH_LEAD
 
-ADMIN = Principal("admin", "admin")
-LEAD = Principal("k1", "network_lead", "north-pcn")
-OTHER_LEAD = Principal("k4", "network_lead", "south-pcn")
-PRACTICE = Principal("k2", "practice", "north-pcn", "F84001")
-OTHER_PRACTICE = Principal("k3", "practice", "north-pcn", "F84002")
+OTHER_LEAD = SOUTH_LEAD
 NETWORK_PROJECT = {"_id": "prj_1", "network_id": "north-pcn", "scope": "network",
                    "practice_ids": ["F84001", "F84002"]}
 SOLO_PROJECT = {"_id": "prj_2", "network_id": "north-pcn", "scope": "practice",

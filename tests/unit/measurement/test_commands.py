@@ -14,15 +14,11 @@ from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
 from shared.storage import open_database
+from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE, SOUTH_LEAD
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)  # a Thursday
 WEEK = date(2026, 11, 23)
 TRACE = Trace("corr-1")
-ADMIN = Principal("admin", "admin")
-LEAD = Principal("k1", "network_lead", "north-pcn")
-SOUTH_LEAD = Principal("k4", "network_lead", "south-pcn")
-PRACTICE = Principal("k2", "practice", "north-pcn", "F84001")
-OTHER_PRACTICE = Principal("k3", "practice", "north-pcn", "F84002")
 OUTSIDER = Principal("k5", "practice", "north-pcn", "F84009")
 PAGE = {"page": 1, "page_size": 50}
 DEFINITION = {"name": "SMRs to template", "type": "process", "value_kind": "proportion",

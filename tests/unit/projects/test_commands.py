@@ -5,18 +5,14 @@ import pytest
 
 from services.projects import commands, domain
 from services.projects.repository import PROJECTS, ProjectsRepository
-from shared.auth import API_KEYS, Principal
+from shared.auth import API_KEYS
 from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.envelope import Trace
 from shared.storage import open_database
+from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE, SOUTH_LEAD
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 TRACE = Trace("corr-1")
-ADMIN = Principal("admin", "admin")
-LEAD = Principal("k1", "network_lead", "north-pcn")
-SOUTH_LEAD = Principal("k4", "network_lead", "south-pcn")
-PRACTICE = Principal("k2", "practice", "north-pcn", "F84001")
-OTHER_PRACTICE = Principal("k3", "practice", "north-pcn", "F84002")
 PAGE = {"page": 1, "page_size": 50}
 AIM = {"what": "w", "how_much": "90%", "by_when": date(2027, 6, 30)}
 

@@ -9,13 +9,10 @@ from shared.auth import Principal
 from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
+from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 TRACE = Trace("corr-1")
-LEAD = Principal("k1", "network_lead", "north-pcn")
-PRACTICE = Principal("k2", "practice", "north-pcn", "F84001")
-OTHER_PRACTICE = Principal("k3", "practice", "north-pcn", "F84002")
-ADMIN = Principal("admin", "admin")
 PRACTICES = {"F84001": {"_id": "F84001", "network_id": "north-pcn"},
              "F84002": {"_id": "F84002", "network_id": "north-pcn"},
              "Y00001": {"_id": "Y00001", "network_id": "south-pcn"}}
