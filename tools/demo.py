@@ -254,17 +254,23 @@ def subscribe_network_lead(args, lead_key, network_id):
 
 
 def network_lead_hears(args, lead_key, lead, mailbox):
-    """The network lead's inbox and the mail that reached the demo's SMTP server."""
-    notifications = Api(args.notifications, lead_key)
-    inbox_path = f"/recipients/{lead['staff_id']}/inbox"
-    wait_for(lambda: notifications.call("GET", inbox_path)["total"] > 0,
-             "the network lead's inbox")
-    inbox = notifications.call("GET", inbox_path)
-    print(f"inbox of {lead['staff_id']} ({inbox['unread']} unread):")
+    """The network lead's inbox, read with their own person key, and the mail that reached
+    the demo's SMTP server."""
+    person_key = Api(args.projects, lead_key).call("POST", "/api-keys", {
+        "role": "person", "network_id": lead["network_id"], "staff_id": lead["staff_id"],
+        "label": "the network lead's own key"})["api_key"]
+    own = Api(args.notifications, person_key)
+    wait_for(lambda: requests.get(f"{args.notifications}/inbox/unread", timeout=10, headers={
+        "Authorization": f"Bearer {person_key}"}).ok, "the notifications service to learn "
+             "the person key")
+    wait_for(lambda: own.call("GET", "/inbox")["total"] > 0, "the network lead's inbox")
+    inbox = own.call("GET", "/inbox")
+    print(f"inbox of {lead['staff_id']}, read with their own person key "
+          f"({inbox['unread']} unread):")
     for item in inbox["items"]:
         print(f"  {'*' if item['unread'] else ' '} {item['summary']}")
     first = inbox["items"][0]
-    notifications.call("POST", f"{inbox_path}/{first['notification_id']}/read")
+    own.call("POST", f"/inbox/{first['notification_id']}/read")
     deadline = time.monotonic() + 15  # the mail leaves at once, or after an SMTP retry
     while not mailbox.messages and time.monotonic() < deadline:
         time.sleep(0.2)
