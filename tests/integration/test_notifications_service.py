@@ -221,6 +221,11 @@ def test_a_person_key_reads_and_manages_only_its_own_inbox_and_preferences(
     assert issued.json()["staff_id"] == "lead.n"
     person = notifications.as_key(issued.json()["api_key"])
     assert wait_until(lambda: person.get("/inbox").status_code == 200), "key never arrived"
+    # A person key is for one's own inbox and preferences: the projects API refuses it.
+    as_person_on_projects = admin.as_key(issued.json()["api_key"])
+    assert as_person_on_projects.get("/projects").status_code == 403
+    assert as_person_on_projects.post("/api-keys", {"role": "person", "network_id": "north-pcn",
+                                                    "staff_id": "lead.m"}).status_code == 403
 
     signal = make_event("measurement.signal_detected", {
         "measure_id": "msr_n", "project_id": "prj_n", "series": "pooled",
