@@ -197,9 +197,11 @@ class WebhookChannel:
         self.timeout = timeout
         self.opener = urllib.request.build_opener(_NoRedirect)
 
-    def send(self, url, secret, message_id, event_type, timestamp, data):
-        """POST the signed body; returns the status of a 2xx answer. A 410 is final and says
-        the endpoint is gone; 429 and 5xx are retryable, honouring ``Retry-After``."""
+    def send(self, url, secrets, message_id, event_type, timestamp, data):
+        """POST the body signed with each of ``secrets`` (a secret being rotated out and its
+        successor: the receiver accepts either signature); returns the status of a 2xx answer.
+        A 410 is final and says the endpoint is gone; 429 and 5xx are retryable, honouring
+        ``Retry-After``."""
         try:
             check_endpoint_address(url, self.allow_private)
         except RuleBroken as exc:
@@ -209,7 +211,8 @@ class WebhookChannel:
             "content-type": "application/json",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign_webhook(secret, message_id, timestamp, body),
+            "webhook-signature": " ".join(sign_webhook(secret, message_id, timestamp, body)
+                                          for secret in secrets),
         })
         try:
             with self.opener.open(request, timeout=self.timeout) as response:

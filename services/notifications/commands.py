@@ -59,7 +59,8 @@ def recipient_view(recipient, webhook_secret=None):
     (``webhook_secret``), never from storage."""
     contacts = dict(recipient.get("contacts") or {})
     if contacts.get("webhook"):
-        contacts["webhook"] = {k: v for k, v in contacts["webhook"].items() if k != "secret"}
+        contacts["webhook"] = {k: v for k, v in contacts["webhook"].items()
+                               if k not in ("secret", "previous_secret")}
     return {**recipient, "contacts": contacts, "webhook_secret": webhook_secret}
 
 
@@ -103,6 +104,22 @@ def change_recipient(repository, principal, staff_id, command, now, trace, setti
         else:
             changes["contacts.webhook"] = None
     repository.apply(RECIPIENTS, _change(recipient, changes))
+    return recipient_view(repository.recipient(staff_id), secret)
+
+
+def rotate_webhook_secret(repository, principal, staff_id, now, settings=Settings()):
+    """A new signing secret for the person's webhook, shown this once. The old one still
+    signs beside it for ``settings.webhook_rotation_overlap`` so that the receiver can switch
+    without losing a call (Standard Webhooks: every signature in the header is tried)."""
+    recipient = domain.check_person(principal, repository.recipient(staff_id), staff_id)
+    webhook = (recipient.get("contacts") or {}).get("webhook")
+    if not webhook:
+        raise RuleBroken("this person has no webhook endpoint",
+                         {"webhook_url": ["none registered: set one first"]})
+    secret = new_webhook_secret()
+    repository.apply(RECIPIENTS, _change(recipient, {"contacts.webhook": {
+        **webhook, "secret": secret, "previous_secret": webhook["secret"],
+        "previous_until": now + settings.webhook_rotation_overlap}}))
     return recipient_view(repository.recipient(staff_id), secret)
 
 
@@ -593,5 +610,6 @@ def _post_webhook(repository, senders, recipient, notification, now, settings):
             "event_id": notification["event_id"], "network_id": notification["network_id"],
             "summary": " ".join(lines) if notification["kind"] == "notice" else None,
             "items": lines if notification["kind"] != "notice" else None, "link": link}
-    senders.webhook.send(webhook["url"], webhook["secret"], notification["_id"],
+    senders.webhook.send(webhook["url"], domain.signing_secrets(webhook, now),
+                         notification["_id"],
                          notification["event_type"], int(now.timestamp()), data)

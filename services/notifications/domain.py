@@ -136,11 +136,28 @@ class Settings:
     training_url: str = "http://localhost:8003"
     unsubscribe_secret: str = field(default="", repr=False)
     allow_private_endpoints: bool = False
+    # After a webhook secret is rotated, the old one signs beside the new for this long.
+    webhook_rotation_overlap_hours: float = 24.0
+
+    @property
+    def webhook_rotation_overlap(self):
+        return timedelta(hours=self.webhook_rotation_overlap_hours)
 
     @property
     def working_day_hours(self):
         start = datetime.combine(date(2000, 1, 3), self.window_start)
         return (datetime.combine(date(2000, 1, 3), self.window_end) - start).total_seconds() / 3600
+
+
+def signing_secrets(webhook, now):
+    """The secrets a webhook call is signed with: the current one, and the one it replaced
+    while their overlap lasts."""
+    secrets = [webhook["secret"]]
+    if webhook.get("previous_secret") and webhook.get("previous_until") is not None:
+        until = webhook["previous_until"]
+        if (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) > now:
+            secrets.append(webhook["previous_secret"])
+    return secrets
 
 
 def parse_clock(text, what):

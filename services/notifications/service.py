@@ -217,6 +217,14 @@ class NotificationsService(Service):
         return commands.change_recipient(self.storage, principal, staff_id, command, utc_now(),
                                          trace_of(request), self.delivery.settings)
 
+    @route("POST", "/recipients/<staff_id>/webhook-secret", "A new signing secret for the "
+           "person's webhook, shown once; the old one keeps signing beside it for a day "
+           "(NOTIFICATIONS_WEBHOOK_ROTATION_OVERLAP_HOURS)", answers={200: schemas.RecipientView},
+           roles=PEOPLE)
+    def rotate_webhook_secret(self, request, staff_id, principal):
+        return commands.rotate_webhook_secret(self.storage, principal, staff_id, utc_now(),
+                                              self.delivery.settings)
+
     # --- watchers --------------------------------------------------------------------------
 
     @route("GET", "/recipients/<staff_id>/watching", "What a person follows",

@@ -402,6 +402,39 @@ def test_a_webhook_410_disables_the_endpoint_and_429_waits_as_asked(
     assert later["reason"] == domain.REASON_ENDPOINT_DISABLED
 
 
+def test_a_rotated_webhook_secret_signs_beside_the_old_one_for_a_day_then_alone(
+        repository, settings, senders, webhook_receiver):
+    old_secret = network_lead(repository, "lead.a", email=False,
+                              webhook_url=webhook_receiver.url)["webhook_secret"]
+    rotated = commands.rotate_webhook_secret(repository, LEAD, "lead.a", FRIDAY_10, settings)
+    new_secret = rotated["webhook_secret"]
+    assert new_secret.startswith("whsec_") and new_secret != old_secret
+    assert "previous_secret" not in rotated["contacts"]["webhook"]
+    assert commands.get_recipient(repository, LEAD, "lead.a")["webhook_secret"] is None
+
+    commands.notify(repository, signal(), FRIDAY_10, settings)
+    commands.deliver(repository, senders, FRIDAY_10, settings)
+    monday = FRIDAY_10 + timedelta(days=3)  # past the day's overlap, inside the send window
+    commands.notify(repository, signal(measure_id="m2", occurred_at=monday), monday, settings)
+    commands.deliver(repository, senders, monday, settings)
+    (during, headers_during), (after, headers_after) = [
+        (body, headers) for headers, body, _ in webhook_receiver.requests]
+    assert len(headers_during["webhook-signature"].split(" ")) == 2
+    assert verify_standard_webhook(new_secret, headers_during, during)
+    assert verify_standard_webhook(old_secret, headers_during, during)
+    assert verify_standard_webhook(new_secret, headers_after, after)
+    assert not verify_standard_webhook(old_secret, headers_after, after)
+
+    with pytest.raises(NotFoundError):
+        commands.rotate_webhook_secret(repository, Principal("k_w", "network_lead",
+                                                             network_id="net_west"),
+                                       "lead.a", FRIDAY_10, settings)
+    network_lead(repository, "lead.b")
+    with pytest.raises(RuleBroken) as refused:
+        commands.rotate_webhook_secret(repository, LEAD, "lead.b", FRIDAY_10, settings)
+    assert "webhook_url" in refused.value.fields
+
+
 def test_a_private_webhook_endpoint_is_refused_unless_allowed(repository):
     command = {"staff_id": "lead.x", "network_id": NETWORK, "role": "network_lead",
                "scope": {"kind": "network", "id": NETWORK}, "email": None,
