@@ -21,6 +21,10 @@ ERROR_STATUSES = {"400": "malformed request", "401": "no valid API key",
                   "409": "conflicts with the current state (or a stored value out of range)",
                   "422": "invalid fields",
                   "503": "the service is stopping or not ready; send the request again"}
+# The web server (eventlet's) refuses a request line over 8,192 bytes before any service code
+# runs, with no body: an operation taking parameters in its URL may answer it.
+URI_TOO_LONG = {"414": {"description": "the URL is over 8,192 bytes (refused by the web "
+                                       "server, with no body)"}}
 
 
 @functools.cache
@@ -103,4 +107,5 @@ def operation_of(operation_route):
         parameters.append({"in": "query", "schema": operation_route.query})
     if parameters:
         operation["parameters"] = parameters
+        operation["responses"].update(URI_TOO_LONG)
     return operation

@@ -165,6 +165,10 @@ def test_bad_input_names_its_field_and_writes_nothing(notifications):
     unsubscribe = notifications.request("POST", f"/unsubscribe?token={uuid.uuid4().hex}.x",
                                         data="List-Unsubscribe=One-Click")
     assert unsubscribe.status_code == 422 and "token" in unsubscribe.json()["fields"]
+    # A URL past the web server's limit is refused before the service, as documented.
+    assert notifications.request("POST", "/unsubscribe?token=" + "a" * 9000).status_code == 414
+    document = notifications.get("/openapi.json").json()
+    assert "414" in document["paths"]["/unsubscribe"]["post"]["responses"]
 
 
 @pytest.mark.timeout(600)
