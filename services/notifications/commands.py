@@ -226,13 +226,17 @@ def _unsubscribing(repository, token, settings):
 
 
 def unsubscribe_subject(repository, token, settings):
-    """What a genuine unsubscribe link would stop: (event type, its description); changes
-    nothing (the page a link opens)."""
-    _, event_type = _unsubscribing(repository, token, settings)
+    """What a genuine unsubscribe link would stop (its event type); changes nothing (the page
+    a link opens)."""
+    return _unsubscribing(repository, token, settings)[1]
+
+
+def event_type_description(event_type):
+    """The catalogue's words for ``event_type``; None for ``*`` (every event type)."""
     try:
-        return event_type, catalogue_event_type(event_type).description
-    except KeyError:  # '*', every event type
-        return event_type, None
+        return catalogue_event_type(event_type).description
+    except KeyError:
+        return None
 
 
 def unsubscribe(repository, token, now, settings):

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain import EventSource, NotFoundError, NotPermitted, RuleBroken, new_id
+from shared.storage import as_utc
 
 SOURCE = EventSource("notifications")
 
@@ -153,10 +154,9 @@ def signing_secrets(webhook, now):
     """The secrets a webhook call is signed with: the current one, and the one it replaced
     while their overlap lasts."""
     secrets = [webhook["secret"]]
-    if webhook.get("previous_secret") and webhook.get("previous_until") is not None:
-        until = webhook["previous_until"]
-        if (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) > now:
-            secrets.append(webhook["previous_secret"])
+    until = as_utc(webhook.get("previous_until"))
+    if webhook.get("previous_secret") and until is not None and until > now:
+        secrets.append(webhook["previous_secret"])
     return secrets
 
 

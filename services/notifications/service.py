@@ -287,18 +287,19 @@ class NotificationsService(Service):
         answer = commands.unsubscribe(self.storage, query["token"], utc_now(),
                                       self.delivery.settings)
         if _wants_a_page(request):  # the page's own button, pressed in a browser
-            event_type, description = commands.unsubscribe_subject(
-                self.storage, query["token"], self.delivery.settings)
-            return _html(templates.unsubscribed_page(event_type, description))
+            event_type = answer["unsubscribed"]
+            return _html(templates.unsubscribed_page(
+                event_type, commands.event_type_description(event_type)))
         return answer
 
     @route("GET", "/unsubscribe", "The page an unsubscribe link opens: what would stop, and a "
            "button that stops it (opening the link changes nothing: mail scanners follow "
            "links)", query=schemas.UnsubscribeRequest, answers={200: binary("text/html")})
     def unsubscribe_page(self, request, query):
-        event_type, description = commands.unsubscribe_subject(
-            self.storage, query["token"], self.delivery.settings)
-        return _html(templates.unsubscribe_page(event_type, description, request.full_path))
+        event_type = commands.unsubscribe_subject(self.storage, query["token"],
+                                                  self.delivery.settings)
+        return _html(templates.unsubscribe_page(
+            event_type, commands.event_type_description(event_type), request.full_path))
 
     # --- inbox -----------------------------------------------------------------------------
 

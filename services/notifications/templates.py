@@ -112,7 +112,6 @@ def summary_lines(counts):
     return lines
 
 
-
 def _page(title, body):
     return ('<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -90,6 +90,16 @@ def register_lead(client, staff_id, webhook_url=None):
     return answer.json()
 
 
+def signal_mail_to_lead_a(notifications_config, notifications, smtp_server):
+    """The one mail a network lead, lead.a, gets of a concern signal (without its chart: no
+    measurement service runs)."""
+    smtp_server.start()
+    register_lead(notifications, "lead.a")
+    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
+    (message,) = wait_until(smtp_server.messages, timeout=20)
+    return message
+
+
 def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_channel(
         container_factory, notifications_config, notifications, smtp_server,
         webhook_receiver):
@@ -131,10 +141,7 @@ def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_cha
 
 def test_the_mail_goes_without_its_chart_when_measurement_does_not_answer(
         notifications_config, notifications, smtp_server):
-    smtp_server.start()
-    register_lead(notifications, "lead.a")
-    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
-    (message,) = wait_until(smtp_server.messages, timeout=20)
+    message = signal_mail_to_lead_a(notifications_config, notifications, smtp_server)
     assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert "msr_smr" in message.get_body(("plain",)).get_content()
 
@@ -266,10 +273,7 @@ def test_a_person_key_reads_and_manages_only_its_own_inbox_and_preferences(
 
 def test_an_unsubscribe_link_opened_in_a_browser_asks_first_and_its_button_unsubscribes(
         notifications_config, notifications, smtp_server):
-    smtp_server.start()
-    register_lead(notifications, "lead.a")
-    publish_raw(notifications_config["AMQP_URI"], concern_signal(), times=1)
-    (message,) = wait_until(smtp_server.messages, timeout=20)
+    message = signal_mail_to_lead_a(notifications_config, notifications, smtp_server)
     link = message["List-Unsubscribe"].strip("<>")
     path = link[link.index("/unsubscribe"):]
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

@@ -48,6 +48,13 @@ def network_lead(repository, staff_id, **extra):
                   **extra)
 
 
+def practice_leads(repository, *codes):
+    """A practice lead ``pm.<code>`` for each practice code."""
+    for code in codes:
+        person(repository, f"pm.{code.lower()}", "practice_lead",
+               {"kind": "practice", "id": code}, practice_id=code)
+
+
 def states(repository, **selector):
     return sorted((n["recipient_id"], n["channel"], n["state"])
                   for n in repository.notifications(selector))
@@ -455,8 +462,9 @@ def test_one_click_unsubscribe_stops_that_email_and_a_forged_token_is_refused(
     token = message["List-Unsubscribe"].split("token=")[1].rstrip(">")
     with pytest.raises(RuleBroken):
         commands.unsubscribe(repository, token[:-2] + "xx", FRIDAY_10, settings)
-    event_type, description = commands.unsubscribe_subject(repository, token, settings)
-    assert event_type == "measurement.signal_detected" and description
+    event_type = commands.unsubscribe_subject(repository, token, settings)
+    assert event_type == "measurement.signal_detected"
+    assert commands.event_type_description(event_type)
     assert repository.recipient("lead.a").get("unsubscribed") in (None, [])  # only looked
     assert commands.unsubscribe(repository, token, FRIDAY_10, settings) == {
         "unsubscribed": "measurement.signal_detected"}
@@ -487,10 +495,7 @@ def test_the_inbox_lists_unread_first_counts_marks_read_and_archives(repository,
 
 
 def test_a_practice_key_never_sees_another_practices_people(repository):
-    person(repository, "pm.f84001", "practice_lead", {"kind": "practice", "id": "F84001"},
-           practice_id="F84001")
-    person(repository, "pm.f84002", "practice_lead", {"kind": "practice", "id": "F84002"},
-           practice_id="F84002")
+    practice_leads(repository, "F84001", "F84002")
     practice = Principal("k_p1", "practice", network_id=NETWORK, practice_id="F84001")
     people, total = commands.list_recipients(repository, practice,
                                              {"page": 1, "page_size": 10}, NETWORK)
@@ -504,10 +509,7 @@ def test_a_practice_key_never_sees_another_practices_people(repository):
 
 
 def test_a_person_key_sees_its_own_inbox_and_preferences_and_no_one_elses(repository):
-    person(repository, "pm.f84001", "practice_lead", {"kind": "practice", "id": "F84001"},
-           practice_id="F84001")
-    person(repository, "pm.f84002", "practice_lead", {"kind": "practice", "id": "F84002"},
-           practice_id="F84002")
+    practice_leads(repository, "F84001", "F84002")
     own = Principal("k_me", "person", network_id=NETWORK, staff_id="pm.f84001")
     assert domain.own_staff_id(own) == "pm.f84001"
     assert commands.get_preferences(repository, own, "pm.f84001")["by_event"] == {}
