@@ -186,7 +186,7 @@ def answer_once(repository, principal, idempotency_key, request_body, now, answe
         return (*answer(), False)
     key = f"{principal.key_id}:{idempotency_key}"
     fingerprint = hashlib.sha256(request_body).hexdigest()
-    remembered = repository.remembered_response(key)
+    remembered = repository.remembered_response(key, now)
     if remembered is not None:
         if remembered["fingerprint"] != fingerprint:
             raise ConflictError("this Idempotency-Key was used for a different request",

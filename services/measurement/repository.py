@@ -1,4 +1,6 @@
 """Storage of the measurement service."""
+from datetime import timedelta
+
 from shared.errors import Conflict
 from shared.outbox import new_document
 from shared.repository import AggregateRepository
@@ -39,9 +41,9 @@ class MeasurementRepository(AggregateRepository):
         database[POOLED].create_index([("measure_id", 1), ("period", 1)])
         database[ANNOTATIONS].create_index([("project_id", 1)])
         database[PARTICIPATIONS].create_index([("project_id", 1)])
-        # A retried POST is replayed for a week; then its key may be forgotten.
-        database[IDEMPOTENCY].create_index([("created_at", 1)],
-                                           expireAfterSeconds=IDEMPOTENCY_SECONDS)
+        # A retried POST is replayed for a week, judged by the service's clock: no TTL index,
+        # whose expiry would follow the storage's own clock instead of the one passed in.
+        database[IDEMPOTENCY].create_index([("expires_at", 1)])
 
     # --- what the projects service told us ------------------------------------------------
 
@@ -150,16 +152,25 @@ class MeasurementRepository(AggregateRepository):
 
     # --- retried requests --------------------------------------------------------------------
 
-    def remembered_response(self, key):
-        return self.database[IDEMPOTENCY].find_one({"_id": key})
+    def remembered_response(self, key, now):
+        """The answer remembered for ``key`` that has not expired at ``now``, or None."""
+        return self.database[IDEMPOTENCY].find_one({"_id": key, "expires_at": {"$gt": now}})
 
     def remember_response(self, key, fingerprint, status, body, now):
+        """Remember an answer for ``IDEMPOTENCY_SECONDS`` from ``now``, taking the place of an
+        expired one for the same key."""
+        document = {"fingerprint": fingerprint, "status": status, "body": body,
+                    "created_at": now,
+                    "expires_at": now + timedelta(seconds=IDEMPOTENCY_SECONDS)}
         try:
-            self.database[IDEMPOTENCY].insert_one({"_id": key, "fingerprint": fingerprint,
-                                                   "status": status, "body": body,
-                                                   "created_at": now})
+            self.database[IDEMPOTENCY].replace_one({"_id": key, "expires_at": {"$lte": now}},
+                                                   document, upsert=True)
         except DuplicateKeyError:
             pass  # the same retried request finished first
+
+    def forget_expired_responses(self, now):
+        """Drop the answers expired at ``now``; returns how many."""
+        return self.database[IDEMPOTENCY].delete_many({"expires_at": {"$lte": now}}).deleted_count
 
     # --- measures ---------------------------------------------------------------------------
 

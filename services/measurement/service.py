@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from eventlet import tpool
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from analytics import charts
@@ -18,6 +17,7 @@ from services.measurement.repository import EVENT_SOURCES, MeasurementRepository
 from shared.auth import Principal
 from shared.events.envelope import Trace, utc_now
 from shared.events.measurement import SERIES_POOLED
+from shared.lease import leased_timer
 from shared.messaging import event_handler
 from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
@@ -26,6 +26,7 @@ from shared.service_base import Service
 from shared.web import json_response, load, read_json, trace_of
 
 OVERDUE_CHECK_SECONDS = 300
+FORGET_RESPONSES_SECONDS = 3600
 # PDSA annotations are drawn within a period of a chart's first and last points.
 ANNOTATION_MARGIN = {"week": timedelta(days=7), "month": timedelta(days=31)}
 MEMBERS = ("network_lead", "practice")  # every key of a network
@@ -211,10 +212,15 @@ class MeasurementService(Service):
 
     # --- practices falling behind ------------------------------------------------------------
 
-    @timer(interval=OVERDUE_CHECK_SECONDS)
+    @leased_timer(interval=OVERDUE_CHECK_SECONDS)
     def check_overdue_submissions(self):
         """Raise ``measurement.submission_overdue`` once per practice and period that is
         ``SUBMISSION_OVERDUE_DAYS`` past its end with nothing submitted; returns how many."""
         return commands.check_overdue_submissions(
             self.storage, int(self.config.get("SUBMISSION_OVERDUE_DAYS", 7)), utc_now().date(),
             Trace())
+
+    @leased_timer(interval=FORGET_RESPONSES_SECONDS)
+    def forget_expired_responses(self):
+        """Forget the answers to retried requests once their week is over."""
+        return self.storage.forget_expired_responses(utc_now())

@@ -1,12 +1,13 @@
 """The measurement service layer against the in-memory store: no HTTP, no broker. The pooled
 series handler is fed the ``measurement.recorded`` events the submissions stored."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from services.measurement import commands, domain
 from services.measurement.repository import (
-    MEASURES, OVERDUE_NOTICES, SERIES_STATE, SUBMISSIONS, ContributionOutOfOrder,
+    IDEMPOTENCY, IDEMPOTENCY_SECONDS, MEASURES, OVERDUE_NOTICES, SERIES_STATE, SUBMISSIONS,
+    ContributionOutOfOrder,
     MeasurementRepository,
 )
 from shared.auth import Principal
@@ -160,6 +161,27 @@ def test_a_retried_request_is_answered_once_and_a_reused_key_refused(repository)
     assert commands.answer_once(repository, OTHER_PRACTICE, "key-1", b"{}", NOW, answer)[1] == {
         "n": 2}
     assert commands.answer_once(repository, PRACTICE, None, b"{}", NOW, answer)[1] == {"n": 3}
+
+
+def test_a_remembered_answer_lasts_a_week_by_the_clock_passed_in(repository):
+    calls = []
+
+    def answer():
+        calls.append(1)
+        return 201, {"n": len(calls)}
+
+    week = timedelta(seconds=IDEMPOTENCY_SECONDS)
+    commands.answer_once(repository, PRACTICE, "key-1", b"{}", NOW, answer)
+    just_before = NOW + week - timedelta(seconds=1)
+    assert commands.answer_once(repository, PRACTICE, "key-1", b"{}", just_before, answer) == (
+        201, {"n": 1}, True)
+    assert repository.forget_expired_responses(just_before) == 0
+    # A week on, the key is forgotten: the request runs again and is remembered afresh.
+    assert commands.answer_once(repository, PRACTICE, "key-1", b"{ }", NOW + week, answer) == (
+        201, {"n": 2}, False)
+    assert commands.answer_once(repository, PRACTICE, "key-1", b"{ }", NOW + week, answer)[2]
+    assert repository.forget_expired_responses(NOW + 2 * week) == 1
+    assert repository.database[IDEMPOTENCY].count_documents({}) == 0
 
 
 def test_submission_lists_are_per_practice_for_practice_keys(repository, measure):
