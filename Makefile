@@ -10,7 +10,7 @@ export PCN_ADMIN_KEY ?=
 # Empty: every service of services/registry.py that exists; or e.g. SERVICES=projects.
 SERVICES ?=
 
-.PHONY: install up down demo dev test prepare-tests test-unit test-integration test-deploy bench docs
+.PHONY: install up down demo dev test prepare-tests test-shifted-clock test-unit test-integration test-deploy bench docs
 
 $(BIN)/nameko: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: install Python 3.11 (apt-get install python3.11 python3.11-venv, or pyenv install 3.11)"; exit 2; }
@@ -37,11 +37,15 @@ dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (n
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
 	MONGO_URI=$${MONGO_URI:-mongomock://dev} $(BIN)/python -m tools.dev $(SERVICES)
 
-test: $(BIN)/nameko prepare-tests  ## the whole suite; prepares RabbitMQ and the tools first
+test: $(BIN)/nameko prepare-tests  ## the whole suite, then the unit suite under shifted clocks
 	$(PYTEST) tests
+	$(BIN)/python -m tools.shifted_clock
 
 prepare-tests: $(BIN)/nameko  ## RabbitMQ running with its plugins, promtool and docker-compose (idempotent)
 	$(BIN)/python -m tools.prepare_tests
+
+test-shifted-clock: $(BIN)/nameko prepare-tests  ## the unit suite under shifted clocks (faketime)
+	$(BIN)/python -m tools.shifted_clock
 
 test-unit: $(BIN)/nameko
 	$(PYTEST) tests/unit

@@ -8,9 +8,10 @@ in place. Each step prints one line saying what it found or did:
 - its management plugin (nameko's ``rabbit_config`` fixture makes a vhost per test through the
   HTTP API on :15672) and its prometheus plugin (:15692, read by the dashboard tests) are
   enabled with ``rabbitmq-plugins``;
-- ``promtool`` (Debian ``prometheus``) and ``docker-compose`` are installed with apt-get when we
-  are root and the package archive answers; otherwise the deployment checks that need them are
-  skipped, with the reason in pytest's summary.
+- ``promtool`` (Debian ``prometheus``), ``docker-compose`` and ``faketime`` are installed with
+  apt-get when we are root and the package archive answers; otherwise the deployment checks that
+  need them are skipped, with the reason in pytest's summary, and the shifted-clock runs
+  (``tools/shifted_clock.py``) say what to install.
 
 Only the stdlib is used, so it runs before the virtualenv exists. Exit status 2 means the suite
 cannot run here (no RabbitMQ, or no management API); the line before says what to install.
@@ -32,7 +33,8 @@ PROMETHEUS_URL = "http://127.0.0.1:15692/metrics"
 GUEST_AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 PLUGINS = ("rabbitmq_management", "rabbitmq_prometheus")
 # Debian package that provides each command the deployment tests run.
-TOOL_PACKAGES = {"promtool": "prometheus", "docker-compose": "docker-compose"}
+TOOL_PACKAGES = {"promtool": "prometheus", "docker-compose": "docker-compose",
+                 "faketime": "faketime"}
 APT_OPTIONS = ("-o", "Acquire::http::Timeout=15", "-o", "Acquire::Retries=1")
 
 
@@ -178,7 +180,8 @@ def ensure_plugins(dry_run=False):
 
 
 def ensure_tools(apt):
-    """promtool and docker-compose, installed when possible; a line for each that is not."""
+    """promtool, docker-compose and faketime, installed when possible; a line for each that
+    is not."""
     missing = [tool for tool in TOOL_PACKAGES if shutil.which(tool) is None]
     for tool in TOOL_PACKAGES:
         if tool not in missing:

@@ -1,0 +1,75 @@
+"""The unit suite again under shifted clocks: ``python -m tools.shifted_clock [pytest args]``.
+
+``make test`` runs it after the whole suite, so that a test which depends on the day it runs
+fails here, on any day, instead of on the day its fixed date falls behind the real clock. Each
+clock runs the unit suite in its own process under Debian's ``faketime`` (libfaketime): the
+wall clock starts at the shifted time and runs on, and the monotonic clock moves by the same
+offset, so intervals and timeouts are unchanged (leaving it unfaked with
+``FAKETIME_DONT_FAKE_MONOTONIC`` makes Python's ``time.sleep`` fail with EINVAL). The clocks:
+
+- a year and more ahead (``+400d``), past every fixed date a test may hold;
+- the night the UK's clocks go forward (``2027-03-28 00:30 UTC``, 30 minutes before);
+- a weekend night (Saturday ``2027-01-09 23:30 UTC``), outside every send window.
+
+One line per clock; exit status 1 when a run fails, 0 when all pass. Without ``faketime``
+(``apt-get install faketime``; ``make test`` installs it as root) it says so and fails, unless
+``PCN_SHIFTED_CLOCK=skip`` says to skip it.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+CLOCKS = (
+    ("a year and more ahead", "+400d"),
+    ("the night the UK's clocks go forward", "@2027-03-28 00:30:00"),
+    ("a weekend night", "@2027-01-09 23:30:00"),
+)
+UNIT_TESTS = "tests/unit"
+
+
+def say(text):
+    print(f"shifted clock: {text}", flush=True)
+
+
+def run_under(clock, pytest_args):
+    """The exit status and the closing line of the unit suite run with the clock ``clock``."""
+    # TZ=UTC: the absolute clocks are UTC; the services' own time zones come from their data.
+    env = {**os.environ, "TZ": "UTC"}
+    command = ["faketime", "-f", clock, sys.executable, "-m", "pytest", "-q", "-rfE",
+               "-p", "no:cacheprovider", UNIT_TESTS, *pytest_args]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    return result.returncode, result.stdout, lines[-1] if lines else result.stderr.strip()
+
+
+def main(argv=None):
+    pytest_args = list(sys.argv[1:] if argv is None else argv)
+    if shutil.which("faketime") is None:
+        if os.environ.get("PCN_SHIFTED_CLOCK") == "skip":
+            say("SKIPPED: faketime is not installed (apt-get install faketime)")
+            return 0
+        say("faketime is not installed: apt-get install faketime "
+            "(or PCN_SHIFTED_CLOCK=skip to skip these runs)")
+        return 2
+    failed = []
+    for name, clock in CLOCKS:
+        started = time.monotonic()
+        status, output, closing = run_under(clock, pytest_args)
+        say(f"{name} ({clock}): {closing} [{time.monotonic() - started:.0f} s]")
+        if status != 0:
+            failed.append(name)
+            for line in output.splitlines():
+                if line.startswith(("FAILED", "ERROR")):
+                    say(f"  {line}")
+    if failed:
+        say(f"FAILED under {len(failed)} of {len(CLOCKS)} clocks ({', '.join(failed)}): "
+            f"a unit test depends on the day it runs; pass the clock in")
+        return 1
+    say(f"the unit suite passes under all {len(CLOCKS)} clocks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
