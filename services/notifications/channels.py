@@ -92,8 +92,12 @@ def build_email(sender, to_address, subject, text, html, unsubscribe_url=None,
     if chart_png:
         cid = make_msgid(domain="chart.pcn")
         message.add_alternative(html(cid[1:-1]), subtype="html", charset="utf-8")
-        message.get_payload()[1].add_related(chart_png, maintype="image", subtype="png",
-                                             cid=cid, filename="chart.png")
+        related = message.get_payload()[1]
+        # Inline, named: with a filename alone the standard library makes it an attachment,
+        # which mail clients list as a file (or show twice) beside the HTML that shows it.
+        related.add_related(chart_png, maintype="image", subtype="png", cid=cid,
+                            disposition="inline", filename="chart.png")
+        related.set_param("type", "text/html")  # RFC 2387: the type of the root part
     else:
         message.add_alternative(html(None), subtype="html", charset="utf-8")
     return message

@@ -124,6 +124,7 @@ def test_a_concern_signal_published_twice_reaches_each_network_lead_once_per_cha
     for message in mail:
         (image,) = [part for part in message.walk() if part.get_content_type() == "image/png"]
         assert image.get_payload(decode=True).startswith(b"\x89PNG")  # measurement's chart
+        assert image.get_content_disposition() == "inline"  # shown in the HTML, not a file
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     assert len(webhook_receiver.requests) == 1

@@ -121,9 +121,43 @@ def test_the_chart_goes_inline_when_measurement_answers_and_the_notice_goes_with
     with_chart, without_chart = smtp_server.messages()
     images = [part for part in with_chart.walk() if part.get_content_type() == "image/png"]
     assert len(images) == 1 and images[0].get_content() == png
-    cid = images[0]["Content-ID"].strip("<>")
-    assert f"cid:{cid}" in with_chart.get_body(("html",)).get_content()
     assert not [p for p in without_chart.walk() if p.get_content_type() == "image/png"]
+    assert mime_tree(without_chart) == ("multipart/alternative", [
+        ("text/plain", None), ("text/html", None)])
+
+
+def mime_tree(part):
+    """A parsed message's structure: (content type, its parts) of a multipart, (content type,
+    disposition) of a leaf."""
+    if part.is_multipart():
+        return part.get_content_type(), [mime_tree(child) for child in part.iter_parts()]
+    return part.get_content_type(), part.get_content_disposition()
+
+
+def test_the_signal_mails_chart_is_inline_in_the_html_not_an_attachment(
+        repository, settings, senders, smtp_server):
+    network_lead(repository, "lead.a")
+    png = b"\x89PNG\r\n\x1a\n" + b"chart-bytes"
+    senders.chart = lambda measure_id, series: png
+    commands.notify(repository, signal(), FRIDAY_10, settings)
+    commands.deliver(repository, senders, FRIDAY_10, settings)
+
+    # What the SMTP receiver got, parsed as a mail client parses it.
+    (message,) = smtp_server.messages()
+    assert mime_tree(message) == ("multipart/alternative", [
+        ("text/plain", None),
+        ("multipart/related", [("text/html", None), ("image/png", "inline")])])
+    related = next(part for part in message.walk()
+                   if part.get_content_type() == "multipart/related")
+    assert related.get_param("type") == "text/html"  # RFC 2387: the root part's type
+    html, image = related.iter_parts()
+    assert image["Content-Disposition"].split(";")[0] == "inline"
+    assert image.get_content() == png and not image.is_attachment()
+    assert not list(message.iter_attachments())
+    cid = image["Content-ID"]
+    assert cid.startswith("<") and cid.endswith(">")
+    assert f'src="cid:{cid[1:-1]}"' in html.get_content()
+    assert message.get_body(("html",)) is html
 
 
 def test_a_critical_signal_ignores_off_quiet_hours_and_has_no_unsubscribe(
