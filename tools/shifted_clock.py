@@ -1,4 +1,4 @@
-"""The unit suite again under shifted clocks: ``python -m tools.shifted_clock [pytest args]``.
+"""The unit suite again under shifted clocks: ``python -m tools.shifted_clock [--tests PATH]``.
 
 ``make test`` runs it after the whole suite, so that a test which depends on the day it runs
 fails here, on any day, instead of on the day its fixed date falls behind the real clock. Each
@@ -15,6 +15,7 @@ One line per clock; exit status 1 when a run fails, 0 when all pass. Without ``f
 (``apt-get install faketime``; ``make test`` installs it as root) it says so and fails, unless
 ``PCN_SHIFTED_CLOCK=skip`` says to skip it.
 """
+import argparse
 import os
 import shutil
 import subprocess
@@ -33,19 +34,22 @@ def say(text):
     print(f"shifted clock: {text}", flush=True)
 
 
-def run_under(clock, pytest_args):
-    """The exit status and the closing line of the unit suite run with the clock ``clock``."""
+def run_under(clock, tests):
+    """The exit status, the output and the closing line of pytest on ``tests`` run with the
+    clock ``clock``."""
     # TZ=UTC: the absolute clocks are UTC; the services' own time zones come from their data.
     env = {**os.environ, "TZ": "UTC"}
     command = ["faketime", "-f", clock, sys.executable, "-m", "pytest", "-q", "-rfE",
-               "-p", "no:cacheprovider", UNIT_TESTS, *pytest_args]
+               "-p", "no:cacheprovider", tests]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     return result.returncode, result.stdout, lines[-1] if lines else result.stderr.strip()
 
 
 def main(argv=None):
-    pytest_args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", default=UNIT_TESTS, help="what pytest runs (tests/unit)")
+    args = parser.parse_args(argv)
     if shutil.which("faketime") is None:
         if os.environ.get("PCN_SHIFTED_CLOCK") == "skip":
             say("SKIPPED: faketime is not installed (apt-get install faketime)")
@@ -56,7 +60,7 @@ def main(argv=None):
     failed = []
     for name, clock in CLOCKS:
         started = time.monotonic()
-        status, output, closing = run_under(clock, pytest_args)
+        status, output, closing = run_under(clock, args.tests)
         say(f"{name} ({clock}): {closing} [{time.monotonic() - started:.0f} s]")
         if status != 0:
             failed.append(name)
@@ -67,7 +71,7 @@ def main(argv=None):
         say(f"FAILED under {len(failed)} of {len(CLOCKS)} clocks ({', '.join(failed)}): "
             f"a unit test depends on the day it runs; pass the clock in")
         return 1
-    say(f"the unit suite passes under all {len(CLOCKS)} clocks")
+    say(f"{args.tests} passes under all {len(CLOCKS)} clocks")
     return 0
 
 
