@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import spc
+from analytics.spc import limits, rules
 from analytics.spc import (
     RULE_OUTSIDE_LIMITS,
     RULE_RUN,
@@ -438,7 +439,7 @@ def test_a_point_outside_the_limits_is_not_close_to_them():
     ],
 )
 def test_r_two_in_three_unit_cases(close, rtm, expected):
-    flags = spc._mark_two_in_three(rtm, [bool(c) for c in close], len(close))
+    flags = rules.mark_two_in_three(rtm, [bool(c) for c in close], len(close))
     assert flags == [bool(e) for e in expected]
 
 
@@ -455,7 +456,7 @@ def test_r_two_in_three_unit_cases(close, rtm, expected):
     ],
 )
 def test_r_seven_point_one_side_mean_unit_cases(rtm, expected):
-    assert spc._mark_runs(rtm, len(rtm)) == [bool(e) for e in expected]
+    assert rules.mark_runs(rtm, len(rtm)) == [bool(e) for e in expected]
 
 
 # --------------------------------------------------------------------------- #
@@ -776,8 +777,8 @@ def test_mean_matches_r_long_double_algorithm():
         xs = [rng.gauss(rng.uniform(-1e3, 1e3), rng.choice([1e-3, 1.0, 1e3])) for _ in range(n)]
         if rng.random() < 0.3:
             xs = [round(x, 2) for x in xs]
-        assert spc._mean(xs) == _r_real_mean(xs)
-    assert spc._mean([0.1, 0.2, 0.3]) == _r_real_mean([0.1, 0.2, 0.3])
+        assert limits.r_mean(xs) == _r_real_mean(xs)
+    assert limits.r_mean([0.1, 0.2, 0.3]) == _r_real_mean([0.1, 0.2, 0.3])
 
 
 # --------------------------------------------------------------------------- #
@@ -951,7 +952,7 @@ def test_two_in_three_scanner_exhaustive():
                 expected = [
                     t == 1 and c == 1 for t, c in zip(r_two_in_three(list(close), list(rtm)), close)
                 ]
-                got = spc._mark_two_in_three(list(rtm), [bool(c) for c in close], n)
+                got = rules.mark_two_in_three(list(rtm), [bool(c) for c in close], n)
                 assert got == expected, (close, rtm)
 
 
@@ -961,7 +962,7 @@ def test_run_scanner_exhaustive():
     for n in range(1, 10):
         for rtm in itertools.product((-1, 0, 1), repeat=n):
             expected = [bool(v) for v in r_part_of_seven_trend(r_seven_point_one_side_mean(list(rtm)))]
-            assert spc._mark_runs(list(rtm), n) == expected, rtm
+            assert rules.mark_runs(list(rtm), n) == expected, rtm
 
 
 def test_trend_scanner_exhaustive():
@@ -976,6 +977,6 @@ def test_trend_scanner_exhaustive():
             for s in steps:
                 y.append(y[-1] + s)
             expected = [bool(v) for v in r_part_of_seven_trend(r_seven_point_trend(y))]
-            assert spc._mark_trends(y, n, False, d, 0)[0] == expected, y
+            assert rules.mark_trends(y, n, False, d, 0)[0] == expected, y
             seen_trend += any(expected)
     assert seen_trend > 100
