@@ -28,7 +28,7 @@ def get_project(repository, principal, project_id, practice_id=None, write=False
     for ``practice_id``; change its measures when ``write``)."""
     project = repository.find(PROJECTS, project_id)
     # The copy has no list of practices: participation is one document per practice.
-    takes_part = principal.role == "practice" and bool(
+    takes_part = access.is_practice_key(principal) and bool(
         repository.participating(project_id, [principal.practice_id]))
     access.check_project_visible(principal, project, takes_part)
     access.check_own_practice(principal, practice_id)
@@ -200,8 +200,8 @@ def answer_once(repository, principal, idempotency_key, request_body, now, answe
 def list_submissions(repository, principal, measure_id, query):
     practice_id = access.acting_practice(principal, query.get("practice_id") or None)
     get_measure_and_project(repository, principal, measure_id, practice_id)
-    selector = access.all_of({"measure_id": measure_id}, practice_id=practice_id)
-    return repository.listing(SUBMISSIONS, selector, query, sort=(("period", 1), ("_id", 1)))
+    return repository.listing(SUBMISSIONS, repository.submissions_of(measure_id, practice_id),
+                              query, sort=(("period", 1), ("_id", 1)))
 
 
 # --- feedback -----------------------------------------------------------------------------
@@ -240,10 +240,8 @@ def give_feedback(repository, principal, project_id, command, now, trace):
 def list_feedback(repository, principal, project_id):
     get_project(repository, principal, project_id)
     # A practice key reads its own practice's feedback; leads the whole project's.
-    selector = access.all_of({"project_id": project_id, "feedback": {"$exists": True}},
-                             practice_id=(principal.practice_id
-                                          if principal.role == "practice" else None))
-    entries = [entry for document in repository.find_many(SUBMISSIONS, selector)
+    entries = [entry for document in repository.feedback_of(project_id,
+                                                            access.own_practice(principal))
                for entry in document["feedback"]]
     entries.sort(key=lambda e: (e["period"], e["received_at"]))
     return {"items": entries}

@@ -9,11 +9,12 @@ difference makes a submission cost the same whatever the number of practices or 
 from datetime import date, timedelta
 
 from analytics import spc
+from analytics.submission_rules import MAX_BATCH_ROWS, align_period, contribution_of
 from shared import access
 from shared.domain import Change, ConflictError, EventSource, RuleBroken, new_id
 from shared.events.measurement import SERIES_POOLED
 from shared.validation import (
-    MAX_MAGNITUDE, MAX_SERIES_MAGNITUDE, in_date_bounds, is_readable_number,
+    MAX_SERIES_MAGNITUDE, in_date_bounds, is_readable_number,
 )
 
 SOURCE = EventSource("measurement")
@@ -27,20 +28,12 @@ SIGNAL_KINDS = {spc.SPECIAL_CAUSE_IMPROVEMENT: "improvement",
                 spc.SPECIAL_CAUSE_CONCERN: "concern",
                 spc.SPECIAL_CAUSE_NEUTRAL_HIGH: "neutral",
                 spc.SPECIAL_CAUSE_NEUTRAL_LOW: "neutral"}
-MAX_BATCH_ROWS = 1000
 # What defines a measure: a copy takes these from its source.
 DEFINITION_FIELDS = ("name", "type", "value_kind", "unit", "frequency", "operational_definition",
                      "improvement", "target", "fix_after_n_points")
 
 
 # --- periods ------------------------------------------------------------------------------
-
-def align_period(day, frequency):
-    """The first day of ``day``'s period: the Monday of its ISO week, or the 1st of its month."""
-    if frequency == "week":
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
-
 
 def period_end(period, frequency):
     """The last day of the period that starts on ``period``."""
@@ -125,44 +118,6 @@ def add_rebase(measure, rebase_on):
 
 # --- submissions ---------------------------------------------------------------------------
 
-def contribution_of(value_kind, row):
-    """(contribution, errors): what a submitted row adds to the pooled value, or why not."""
-    value, numerator, denominator = row.get("value"), row.get("numerator"), row.get("denominator")
-    errors = {}
-    if value_kind in ("proportion", "rate"):
-        if numerator is None:
-            errors["numerator"] = [f"required for a {value_kind}"]
-        if denominator is None:
-            errors["denominator"] = [f"required for a {value_kind}"]
-        if value is not None:
-            errors["value"] = [f"a {value_kind} is given as numerator and denominator"]
-        if errors:
-            return None, errors
-        if numerator < 0:
-            errors["numerator"] = ["must not be negative"]
-        if denominator <= 0:
-            errors["denominator"] = ["must be more than 0"]
-        elif value_kind == "proportion" and numerator > denominator:
-            errors["numerator"] = [f"{numerator:g} is more than the denominator {denominator:g}"]
-        elif numerator / denominator > MAX_MAGNITUDE:
-            errors["denominator"] = [f"{numerator:g} / {denominator:g} is more than "
-                                     f"{MAX_MAGNITUDE:g}; check the denominator"]
-        if errors:
-            return None, errors
-        return {"value": numerator / denominator, "numerator": float(numerator),
-                "denominator": float(denominator), "weight": 1.0}, {}
-    if numerator is not None or denominator is not None:
-        errors["numerator" if numerator is not None else "denominator"] = [
-            f"a {value_kind} is given as value"]
-    if value is None:
-        errors["value"] = [f"required for a {value_kind}"]
-    elif value_kind == "count" and (value < 0 or value != int(value)):
-        errors["value"] = ["a count is a whole number, not negative"]
-    if errors:
-        return None, errors
-    return {"value": float(value), "numerator": None, "denominator": None, "weight": 1.0}, {}
-
-
 def check_submission(measure, project, principal, row, today, participating):
     """(practice_id, period, contribution, errors) for one submitted row; nothing raised, so
     that a batch can name every bad row. ``participating``: the practices, among those the
@@ -171,7 +126,7 @@ def check_submission(measure, project, principal, row, today, participating):
     practice_id = row.get("practice_id") or principal.practice_id
     if practice_id is None:
         errors["practice_id"] = ["say which practice the value is for"]
-    elif principal.role == "practice" and practice_id != principal.practice_id:
+    elif access.own_practice(principal) not in (None, practice_id):
         errors["practice_id"] = ["a practice key submits for its own practice only"]
     elif practice_id not in participating:
         errors["practice_id"] = [f"{practice_id} does not take part in this measure's project"]

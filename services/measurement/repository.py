@@ -1,9 +1,9 @@
 """Storage of the measurement service."""
 from datetime import timedelta
 
-from shared.errors import Conflict
+from shared.domain import ConflictError
 from shared.outbox import new_document
-from shared.repository import AggregateRepository
+from shared.repository import AggregateRepository, all_of
 from shared.storage import BulkWriteError, DuplicateKeyError
 
 PROJECTS = "projects"
@@ -95,8 +95,19 @@ class MeasurementRepository(AggregateRepository):
         except BulkWriteError:
             # Only a concurrent request can collide (rows were checked new): a retry of this
             # request finds the stored rows unchanged and stores the rest.
-            raise Conflict("another request stored some of these values meanwhile; retry",
-                           {"rows": ["submitted concurrently"]}) from None
+            raise ConflictError("another request stored some of these values meanwhile; retry",
+                                {"rows": ["submitted concurrently"]}) from None
+
+    @staticmethod
+    def submissions_of(measure_id, practice_id=None):
+        """The selector of a measure's submissions (of one practice when named)."""
+        return all_of({"measure_id": measure_id}, practice_id=practice_id)
+
+    def feedback_of(self, project_id, practice_id=None):
+        """The submissions of a project's feedback series (of one practice when named)."""
+        return self.find_many(SUBMISSIONS, all_of({"project_id": project_id,
+                                                   "feedback": {"$exists": True}},
+                                                  practice_id=practice_id))
 
     def practice_series(self, measure_id, practice_id):
         cursor = (self.database[SUBMISSIONS]

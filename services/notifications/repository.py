@@ -4,13 +4,13 @@ watchers, routes, notifications, ladders and the events seen.
 Uniqueness and claims are MongoDB's job, so that two replicas (or a restart) never send twice:
 the dedupe key of a notification is a unique index, a send is claimed with a lease by
 ``find_one_and_update``, and a digest's items are claimed by an ``update_many`` that only
-takes items no digest holds yet.
+takes items no digest holds yet. The domain says whom it wants in plain terms (``People``,
+``Watching``); only this module turns that into queries.
 """
 from datetime import timedelta
 
 from services.notifications.domain import REASON_RESOLVED
 from shared.domain import ConflictError
-from shared.errors import Conflict
 from shared.outbox import Outbox, without_outbox
 from shared.repository import AggregateRepository
 from shared.storage import DuplicateKeyError, ReturnDocument, as_utc
@@ -23,6 +23,9 @@ LADDERS = "ladders"
 EVENTS_SEEN = "events_seen"
 OUTBOX_COLLECTIONS = (NOTIFICATIONS,)
 PENDING = ("queued", "held")
+DUPLICATE_KEY = 11000
+INBOX_ORDER = (("unread", -1), ("created_at", -1), ("_id", 1))
+NEWEST_FIRST = (("created_at", -1), ("_id", 1))
 
 DATETIME_FIELDS = ("occurred_at", "due_at", "claimed_until", "created_at", "sent_at",
                    "read_at", "archived_at", "failed_at", "next_due_at")
@@ -73,9 +76,6 @@ class NotificationsRepository(AggregateRepository):
     def recipient(self, staff_id):
         return _utc(self.find(RECIPIENTS, staff_id))
 
-    def recipients(self, selector):
-        return [_utc(doc) for doc in self.find_many(RECIPIENTS, selector)]
-
     def add_recipient(self, recipient):
         try:
             self.database[RECIPIENTS].insert_one(recipient)
@@ -84,8 +84,16 @@ class NotificationsRepository(AggregateRepository):
                                 "PATCH instead", {"staff_id": ["exists already"]}) from None
         return recipient
 
-    def recipient_page(self, selector, page, page_size):
-        return self.page(RECIPIENTS, selector, page, page_size)
+    def recipient_listing(self, network_id, practice_id, query):
+        """The page of a network's recipients (of one practice, when given) ``query`` asks."""
+        selector = {"network_id": network_id}
+        if practice_id is not None:
+            selector["practice_id"] = practice_id
+        return self.listing(RECIPIENTS, selector, query)
+
+    def network_leads(self):
+        """Every network's leads."""
+        return [_utc(doc) for doc in self.find_many(RECIPIENTS, {"role": "network_lead"})]
 
     def add_watcher(self, watcher):
         self.database[WATCHERS].replace_one({"_id": watcher["_id"]}, watcher, upsert=True)
@@ -94,8 +102,37 @@ class NotificationsRepository(AggregateRepository):
     def remove_watcher(self, watcher_id):
         return self.database[WATCHERS].delete_one({"_id": watcher_id}).deleted_count == 1
 
-    def watchers(self, selector):
-        return list(self.database[WATCHERS].find(selector).sort([("_id", 1)]))
+    def watched_by(self, staff_id):
+        return list(self.database[WATCHERS].find({"staff_id": staff_id}).sort([("_id", 1)]))
+
+    def _people(self, who):
+        """The recipients ``who`` (``People`` or ``Watching``) names, by staff id."""
+        if isinstance(who, Watching):
+            watchers = self.database[WATCHERS].find({
+                "network_id": who.network_id,
+                "$or": [{"subject_kind": kind, "subject_id": subject_id}
+                        for kind, subject_id in who.subjects]})
+            staff_ids = sorted({watcher["staff_id"] for watcher in watchers})
+            selector = {"_id": {"$in": staff_ids}} if staff_ids else None
+        else:
+            selector = {name: value for name, value in (
+                ("network_id", who.network_id), ("role", who.role),
+                ("scope.kind", who.scope_kind), ("scope.id", who.scope_id),
+                ("practice_id", who.practice_id), ("_id", who.staff_id)) if value is not None}
+        if selector is None:
+            return []
+        return [_utc(doc) for doc in self.find_many(RECIPIENTS, selector)]
+
+    def people(self, audiences):
+        """{audience name: its recipients} of ``audiences`` ({name: ``People`` or
+        ``Watching``})."""
+        return {name: self._people(who) for name, who in audiences.items()}
+
+    def event_context(self, needs):
+        """What deciding on one event needs (``domain.EventNeeds``): the recipients of each
+        audience and the stored ladder."""
+        ladder = self.ladder(needs.ladder_id) if needs.ladder_id else None
+        return EventContext(self.people(needs.audiences), ladder)
 
     # --- routes --------------------------------------------------------------------------------
 
@@ -125,16 +162,37 @@ class NotificationsRepository(AggregateRepository):
 
     # --- notifications -------------------------------------------------------------------------
 
-    def add_notification(self, notification, events=()):
-        """Store a new notification; False when one with its dedupe key exists (the event was
-        delivered again): that one counts the duplicate and nothing else changes."""
+    def store_plan(self, plan):
+        """Store everything one event changes (``domain.EventPlan``): the event kept for the
+        weekly summary, the ladder it cancels or starts, its notifications. Returns, for each
+        notification, True when stored and False when one with its dedupe key exists (the
+        event came again): that one counts the duplicate and nothing else changes."""
+        if plan.seen is not None:
+            self.remember_event(plan.seen)
+        if plan.cancel_ladder is not None:
+            self.cancel_ladder(**plan.cancel_ladder)
+        if plan.start_ladder is not None:
+            self.start_ladder(plan.start_ladder)
+        return self.add_notifications(plan.notifications)
+
+    def add_notifications(self, planned):
+        """Insert (notification, events) pairs in one write, in order; see ``store_plan``."""
+        if not planned:
+            return []
         try:
-            self.insert(NOTIFICATIONS, notification, events)
-            return True
-        except (Conflict, DuplicateKeyError):  # the unique dedupe key (or the id) exists
-            self.database[NOTIFICATIONS].update_one({"dedupe_key": notification["dedupe_key"]},
-                                                    {"$inc": {"duplicates": 1}})
-            return False
+            self.database[NOTIFICATIONS].insert_many(
+                [new_document(notification, events) for notification, events in planned],
+                ordered=False)
+            refused = set()
+        except BulkWriteError as exc:
+            errors = exc.details["writeErrors"]
+            if any(error["code"] != DUPLICATE_KEY for error in errors):
+                raise
+            refused = {error["index"] for error in errors}  # the dedupe key (or the id) exists
+        for index in sorted(refused):
+            self.database[NOTIFICATIONS].update_one(
+                {"dedupe_key": planned[index][0]["dedupe_key"]}, {"$inc": {"duplicates": 1}})
+        return [index not in refused for index in range(len(planned))]
 
     def notification(self, notification_id):
         return _utc(self.find(NOTIFICATIONS, notification_id))
@@ -143,12 +201,33 @@ class NotificationsRepository(AggregateRepository):
         cursor = self.database[NOTIFICATIONS].find(selector, {"outbox": 0}).sort(list(sort))
         return [_utc(without_outbox(doc)) for doc in cursor]
 
-    def notification_page(self, selector, page, page_size, sort):
-        items, total = self.page(NOTIFICATIONS, selector, page, page_size, sort)
-        return [_utc(item) for item in items], total
+    def notifications_of(self, notification_ids):
+        return self.notifications({"_id": {"$in": list(notification_ids)}})
+
+    def inbox_listing(self, staff_id, archived, query):
+        """A page of the person's inbox (archived items, or the others): unread first, newest
+        first within each."""
+        return self._listing(_inbox(staff_id, archived), query, INBOX_ORDER)
+
+    def unread_count(self, staff_id):
+        return self.count({**_inbox(staff_id, archived=False), "unread": True})
+
+    def delivery_listing(self, network_id, state, query):
+        """A page of notifications for the audit, newest first: of one network and in one
+        state when given (None: all)."""
+        selector = {name: value for name, value in (("network_id", network_id),
+                                                    ("state", state)) if value is not None}
+        return self._listing(selector, query, NEWEST_FIRST)
+
+    def _listing(self, selector, query, sort):
+        listing = self.listing(NOTIFICATIONS, selector, query, sort)
+        return {**listing, "items": [_utc(item) for item in listing["items"]]}
 
     def count(self, selector):
         return self.database[NOTIFICATIONS].count_documents(selector)
+
+    def failed_count(self):
+        return self.count({"state": "failed"})
 
     def claim_for_sending(self, now, lease_seconds, ids=None):
         """Claim one due, queued notification (of ``ids`` when given) for sending: it is
@@ -180,6 +259,11 @@ class NotificationsRepository(AggregateRepository):
             {"$set": {"state": "queued", "reason": None}}).modified_count
 
     # --- digests -------------------------------------------------------------------------------
+
+    def waiting_for_digests(self, now):
+        """Digest items due by ``now`` that no digest holds yet."""
+        return self.notifications({"state": "held", "mode": "digest", "digest_id": None,
+                                   "due_at": {"$lte": now}})
 
     def open_digest(self, digest):
         """Insert the digest of a slot; False when another replica did (or it exists)."""
@@ -230,12 +314,13 @@ class NotificationsRepository(AggregateRepository):
     def ladder(self, ladder_id):
         return _utc(self.database[LADDERS].find_one({"_id": ladder_id}))
 
-    def cancel_ladder(self, ladder_id, cancelled_by, now):
+    def cancel_ladder(self, ladder_id, cancelled_by, cancelled_at):
         """Stop a ladder and suppress what it still had pending. A ladder not yet started
         (its starting event overtaken) is stored cancelled, so that it never starts."""
         self.database[LADDERS].update_one(
             {"_id": ladder_id},
-            {"$set": {"state": "cancelled", "cancelled_by": cancelled_by, "cancelled_at": now}},
+            {"$set": {"state": "cancelled", "cancelled_by": cancelled_by,
+                      "cancelled_at": cancelled_at}},
             upsert=True)
         return self.suppress_pending(ladder_id)
 
@@ -259,6 +344,11 @@ class NotificationsRepository(AggregateRepository):
         return self.database[LADDERS].update_one(
             {"_id": ladder["_id"], "state": "active", f"steps.{index}.done_at": None},
             update).modified_count == 1
+
+
+def _inbox(staff_id, archived):
+    return {"recipient_id": staff_id, "channel": "inbox", "state": "sent",
+            "archived_at": {"$ne": None} if archived else None}
 
 
 def _without_id(document):

@@ -23,8 +23,9 @@ def create_network(repository, principal, command, now, trace):
 
 
 def list_networks(repository, principal, query):
-    return repository.listing(NETWORKS, access.listable_by(principal, network_field="_id"),
-                              query)
+    return repository.listing(
+        NETWORKS, repository.scoped(access.listing_scope(principal), network_field="_id"),
+        query)
 
 
 def create_practice(repository, principal, command, now, trace):
@@ -41,8 +42,8 @@ def create_practice(repository, principal, command, now, trace):
 
 def list_practices(repository, principal, query):
     # Every key of a network sees the network's practices.
-    selector = access.all_of(access.listable_by(principal),
-                             network_id=query.get("network_id") or None)
+    selector = repository.scoped(access.listing_scope(principal),
+                                 network_id=query.get("network_id") or None)
     return repository.listing(PRACTICES, selector, query)
 
 
@@ -52,7 +53,7 @@ def issue_api_key(repository, principal, command, now, trace):
                 if command["practice_id"] else None)
     network_exists = bool(command["network_id"]) and (
         repository.find(NETWORKS, command["network_id"]) is not None)
-    network_id, practice_id = domain.key_scope(
+    network_id, practice_id = access.key_binding(
         principal, command["role"], command["network_id"], practice, network_exists,
         command.get("staff_id"))
     key_id, api_key, key_hash = generate_key()
@@ -64,15 +65,13 @@ def issue_api_key(repository, principal, command, now, trace):
 
 
 def list_api_keys(repository, principal, query):
-    return repository.listing(API_KEYS, access.listable_by(principal), query)
+    return repository.listing(API_KEYS, repository.scoped(access.listing_scope(principal)),
+                              query)
 
 
 def revoke_api_key(repository, principal, key_id, now, trace):
     key = repository.get_or_404(API_KEYS, key_id, "API key")
-    # A lead revokes its practices' and people's keys; keys of leads and admins are the
-    # admin's to revoke.
-    if not principal.is_admin and not (key["role"] in ("practice", "person")
-                                       and key["network_id"] == principal.network_id):
+    if not access.may_revoke_key(principal, key):
         raise NotFoundError("no such API key", {"id": [f"{key_id} not found"]})
     return repository.apply(API_KEYS, domain.revoke_key(key, now, trace))
 
@@ -90,9 +89,9 @@ def create_project(repository, principal, command, now, trace):
 
 
 def list_projects(repository, principal, query):
-    selector = access.all_of(access.listable_by(principal, practice_field="practice_ids"),
-                             stage=query.get("stage"), network_id=query.get("network_id"),
-                             practice_ids=query.get("practice_id"))
+    selector = repository.scoped(access.listing_scope(principal), practice_field="practice_ids",
+                                 stage=query.get("stage"), network_id=query.get("network_id"),
+                                 practice_ids=query.get("practice_id"))
     return repository.listing(PROJECTS, selector, query, sort=(("created_at", -1), ("_id", 1)))
 
 
@@ -174,9 +173,9 @@ def raise_huddle_item(repository, principal, command, now, trace):
 
 
 def list_huddle_items(repository, principal, query):
-    selector = access.all_of(access.listable_by(principal, practice_field="practice_id"),
-                             **{name: query.get(name) for name in ("status", "practice_id",
-                                                                   "team")})
+    selector = repository.scoped(access.listing_scope(principal), practice_field="practice_id",
+                                 **{name: query.get(name) for name in ("status", "practice_id",
+                                                                       "team")})
     return repository.listing(HUDDLE_ITEMS, selector, query,
                               sort=(("raised_at", -1), ("_id", 1)))
 

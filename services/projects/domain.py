@@ -29,41 +29,6 @@ HUDDLE_TRANSITIONS = {"open": ("escalated", "resolved"), "escalated": ("resolved
 
 # --- registry -----------------------------------------------------------------------------
 
-def key_scope(principal, role, network_id, practice, network_exists, staff_id=None):
-    """Who may issue which key: (network_id, practice_id) the new key is bound to. A person
-    key (and only it) names its holder's staff id; it is bound to their practice when one is
-    given, else to the network."""
-    if (role == "person") != (staff_id is not None):
-        raise RuleBroken("a staff id belongs on a person key and only there",
-                         {"staff_id": ["required for role person" if role == "person"
-                                       else f"not allowed for role {role}"]})
-    if role == "person" and practice is None:
-        if not network_id or not network_exists:
-            raise RuleBroken("a person key needs its network or a registered practice",
-                             {"network_id": ["required for role person without a practice "
-                                             "and must exist"]})
-        if not access.may_manage_network(principal, network_id):
-            raise NotPermitted("you may only issue keys for people of your own network")
-        return network_id, None
-    if role in ("admin", "ops", "network_lead") and not principal.is_admin:
-        raise NotPermitted(f"this needs a key with role admin; yours is {principal.role}")
-    if role in ("admin", "ops"):
-        return None, None
-    if role == "network_lead":
-        if not network_id:
-            raise RuleBroken("a network_lead key needs its network",
-                                {"network_id": ["required for role network_lead"]})
-        if not network_exists:
-            raise RuleBroken("no such network", {"network_id": [f"{network_id} is unknown"]})
-        return network_id, None
-    if practice is None:
-        raise RuleBroken("a practice key needs a registered practice",
-                            {"practice_id": ["required for role practice and must exist"]})
-    if not access.may_manage_network(principal, practice["network_id"]):
-        raise NotPermitted("you may only issue keys for practices of your own network")
-    return practice["network_id"], practice["_id"]
-
-
 def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace,
               staff_id=None):
     document = {"_id": key_id, "key_hash": key_hash, "role": role, "network_id": network_id,
@@ -106,12 +71,8 @@ def check_project_creation(principal, command, practices):
     if command["scope"] == "practice" and len(command["practice_ids"]) != 1:
         raise RuleBroken("a practice project has exactly one practice",
                          {"practice_ids": ["give exactly one practice for scope practice"]})
-    if principal.role == "practice":
-        if command["scope"] != "practice" or command["practice_ids"] != [principal.practice_id]:
-            raise NotPermitted("a practice key may create projects of its own practice only; "
-                               "network projects are created by the network lead")
-    elif not access.may_manage_network(principal, network_id):
-        raise NotPermitted("you may only create projects in your own network")
+    access.check_project_creation(principal, network_id, command["scope"],
+                                  command["practice_ids"])
 
 
 def create_project(command, now, trace):

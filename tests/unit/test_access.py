@@ -1,9 +1,10 @@
-"""shared.access: what each kind of key may list, see and change."""
+"""shared.access: what each kind of caller may list, see and do, as one table."""
 import pytest
 
 from shared import access
 from shared.auth import Principal
 from shared.domain import NotFoundError, NotPermitted
+from shared.repository import all_of, scope_selector
 from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE, SOUTH_LEAD
 
 OTHER_LEAD = SOUTH_LEAD
@@ -13,19 +14,104 @@ SOLO_PROJECT = {"_id": "prj_2", "network_id": "north-pcn", "scope": "practice",
                 "practice_ids": ["F84001"]}
 
 
-def test_scope_filters_say_what_each_key_may_list():
-    assert access.listable_by(ADMIN, "practice_ids") == {}
-    assert access.listable_by(LEAD, "practice_ids") == {"network_id": "north-pcn"}
-    assert access.listable_by(PRACTICE, "practice_ids") == {"practice_ids": "F84001"}
+PERSON = Principal("k6", "person", "north-pcn", "F84001", staff_id="pm.1")
+OPS = Principal("ops", "ops")
+CALLERS = {"admin": ADMIN, "ops": OPS, "lead": LEAD, "south lead": SOUTH_LEAD,
+           "practice": PRACTICE, "other practice": OTHER_PRACTICE, "person": PERSON}
+NORTH_PRACTICE_KEY = {"role": "practice", "network_id": "north-pcn"}
+NORTH_LEAD_KEY = {"role": "network_lead", "network_id": "north-pcn"}
+
+
+def allowed(check):
+    """A check that raises (404 or 403) as a yes or no."""
+    def answer(principal):
+        try:
+            check(principal)
+            return True
+        except (NotFoundError, NotPermitted):
+            return False
+    return answer
+
+
+# Every rule, for every kind of caller: Y allowed, . refused. The columns are CALLERS in order:
+#   admin, ops, north lead, south lead, practice F84001 (north), practice F84002 (north),
+#   person pm.1 (north, F84001).
+ACCESS_TABLE = [
+    ("manage north-pcn", lambda p: access.may_manage_network(p, "north-pcn"), "Y.Y...."),
+    ("read north-pcn", lambda p: access.may_read_network(p, "north-pcn"), "Y.Y.YY."),
+    ("act for practice F84001", lambda p: access.may_act_for_practice(
+        p, "F84001", "north-pcn"), "Y.Y.Y.."),
+    ("see the north network project", allowed(
+        lambda p: access.check_project_visible(p, NETWORK_PROJECT)), "Y.Y.YY."),
+    ("see F84001's own project", allowed(
+        lambda p: access.check_project_visible(p, SOLO_PROJECT)), "Y.Y.Y.."),
+    ("change the north network project as a whole", allowed(
+        lambda p: access.check_project_write(p, NETWORK_PROJECT)), "Y.Y...."),
+    ("change the network project for F84001", allowed(
+        lambda p: access.check_project_write(p, NETWORK_PROJECT, "F84001")), "Y.Y.Y.."),
+    ("create a project of F84001 alone", allowed(lambda p: access.check_project_creation(
+        p, "north-pcn", "practice", ["F84001"])), "Y.Y.Y.."),
+    ("create a network project in north-pcn", allowed(lambda p: access.check_project_creation(
+        p, "north-pcn", "network", ["F84001", "F84002"])), "Y.Y...."),
+    ("issue a practice key for F84001", allowed(lambda p: access.key_binding(
+        p, "practice", None, {"_id": "F84001", "network_id": "north-pcn"}, False)), "Y.Y...."),
+    ("issue a network lead key", allowed(lambda p: access.key_binding(
+        p, "network_lead", "north-pcn", None, True)), "Y......"),
+    ("revoke a north practice key", lambda p: access.may_revoke_key(p, NORTH_PRACTICE_KEY),
+     "Y.Y...."),
+    ("revoke the north lead's key", lambda p: access.may_revoke_key(p, NORTH_LEAD_KEY),
+     "Y......"),
+    ("see person pm.1 of F84001", lambda p: access.may_see_person(
+        p, "pm.1", "north-pcn", "F84001"), "Y.Y.Y.Y"),
+    ("see person pm.2 of the network, no practice", lambda p: access.may_see_person(
+        p, "pm.2", "north-pcn", None), "Y.Y...."),
+    ("list north-pcn's recipients", allowed(
+        lambda p: access.network_listing_scope(p, "north-pcn")), "Y.Y.YY."),
+    ("see the deliveries audit", access.may_see_deliveries, "Y.YY..."),
+    ("retry a failed delivery", access.may_retry_delivery, "Y......"),
+    ("call a route for network leads", allowed(
+        lambda p: access.check_role(p, ("network_lead",))), "Y.YY..."),
+    ("call a route for practice keys", allowed(
+        lambda p: access.check_role(p, ("practice",))), "Y...YY."),
+]
+
+
+@pytest.mark.parametrize("question, rule, answers", ACCESS_TABLE,
+                         ids=[row[0] for row in ACCESS_TABLE])
+def test_the_access_table(question, rule, answers):
+    expected = dict(zip(CALLERS, (mark == "Y" for mark in answers)))
+    assert {name: rule(principal) for name, principal in CALLERS.items()} == expected
+
+
+def test_what_each_caller_may_list():
+    assert access.listing_scope(ADMIN) == access.EVERYTHING
+    assert access.listing_scope(LEAD) == access.Scope(network_id="north-pcn")
+    assert access.listing_scope(PRACTICE) == access.Scope(network_id="north-pcn",
+                                                          practice_id="F84001")
+    assert access.network_listing_scope(PRACTICE, "north-pcn").practice_id == "F84001"
+    assert access.network_listing_scope(LEAD, "north-pcn").practice_id is None
+    assert access.deliveries_scope(ADMIN) == access.EVERYTHING
+    assert access.deliveries_scope(ADMIN, "south-pcn") == access.Scope(network_id="south-pcn")
+    assert access.deliveries_scope(LEAD) == access.Scope(network_id="north-pcn")
+    with pytest.raises(NotFoundError):
+        access.deliveries_scope(LEAD, "south-pcn")
+    with pytest.raises(NotFoundError):
+        access.network_listing_scope(SOUTH_LEAD, "north-pcn")
+
+
+def test_only_the_repository_turns_a_scope_into_a_query():
+    assert scope_selector(access.EVERYTHING, "practice_ids") == {}
+    assert scope_selector(access.listing_scope(LEAD), "practice_ids") == {
+        "network_id": "north-pcn"}
+    assert scope_selector(access.listing_scope(PRACTICE), "practice_ids") == {
+        "practice_ids": "F84001"}
     # Registry listings are per network: a practice key sees its network's.
-    assert access.listable_by(PRACTICE) == {"network_id": "north-pcn"}
-    assert access.listable_by(PRACTICE, network_field="_id") == {"_id": "north-pcn"}
-
-
-def test_all_of_joins_selectors_and_the_filters_asked_for():
-    assert access.all_of({}, stage=None) == {}
-    assert access.all_of({"network_id": "n"}, stage=None) == {"network_id": "n"}
-    assert access.all_of({"network_id": "n"}, stage="idea") == {
+    assert scope_selector(access.listing_scope(PRACTICE)) == {"network_id": "north-pcn"}
+    assert scope_selector(access.listing_scope(PRACTICE), network_field="_id") == {
+        "_id": "north-pcn"}
+    assert all_of({}, stage=None) == {}
+    assert all_of({"network_id": "n"}, stage=None) == {"network_id": "n"}
+    assert all_of({"network_id": "n"}, stage="idea") == {
         "$and": [{"network_id": "n"}, {"stage": "idea"}]}
 
 

@@ -13,6 +13,7 @@ from services.measurement.repository import (
     ContributionOutOfOrder, MeasurementRepository,
 )
 from shared.auth import Principal
+from shared.domain import ConflictError
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
 from shared.storage import client_for, open_database
@@ -219,11 +220,9 @@ def test_pooled_sums_equal_a_recomputation_from_scratch(storage_config, submissi
 
 
 def test_a_concurrent_insert_of_the_same_row_is_a_conflict(storage_config):
-    from shared.errors import Conflict
-
     repository = MeasurementRepository(open_database(storage_config, "measurement"))
     document = {"_id": "m|F84001|2026-11-23", "version": 1}
     repository.insert_submissions([(document, [])])
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         repository.insert_submissions([({**document, "_id": "m|F84002|2026-11-23"}, []),
                                        (document, [])])

@@ -171,17 +171,17 @@ def test_huddle_item_lifecycle_and_time_to_unblock():
 
 
 def test_a_person_key_names_its_holder_and_is_the_network_leads_to_issue():
-    assert domain.key_scope(LEAD, "person", "north-pcn", None, True, "pm.1") == (
+    assert access.key_binding(LEAD, "person", "north-pcn", None, True, "pm.1") == (
         "north-pcn", None)
-    assert domain.key_scope(LEAD, "person", None, PRACTICES["F84001"], False, "pm.1") == (
+    assert access.key_binding(LEAD, "person", None, PRACTICES["F84001"], False, "pm.1") == (
         "north-pcn", "F84001")
     with pytest.raises(NotPermitted):
-        domain.key_scope(LEAD, "person", None, PRACTICES["Y00001"], False, "pm.1")
+        access.key_binding(LEAD, "person", None, PRACTICES["Y00001"], False, "pm.1")
     for role, staff_id, network_id in (("person", None, "north-pcn"),
                                        ("practice", "pm.1", None),
                                        ("person", "pm.1", "nowhere")):
         with pytest.raises(RuleBroken) as refused:
-            domain.key_scope(ADMIN, role, network_id, None, network_id == "north-pcn",
+            access.key_binding(ADMIN, role, network_id, None, network_id == "north-pcn",
                              staff_id)
         assert set(refused.value.fields) & {"staff_id", "network_id"}
     key, (issued,) = domain.issue_key("abc", "0" * 64, "person", "north-pcn", None, None, NOW,
@@ -190,18 +190,18 @@ def test_a_person_key_names_its_holder_and_is_the_network_leads_to_issue():
 
 
 def test_who_may_issue_which_key():
-    assert domain.key_scope(ADMIN, "ops", None, None, False) == (None, None)
-    assert domain.key_scope(ADMIN, "network_lead", "north-pcn", None, True) == ("north-pcn", None)
-    assert domain.key_scope(LEAD, "practice", None, PRACTICES["F84001"], False) == (
+    assert access.key_binding(ADMIN, "ops", None, None, False) == (None, None)
+    assert access.key_binding(ADMIN, "network_lead", "north-pcn", None, True) == ("north-pcn", None)
+    assert access.key_binding(LEAD, "practice", None, PRACTICES["F84001"], False) == (
         "north-pcn", "F84001")
     with pytest.raises(NotPermitted):
-        domain.key_scope(LEAD, "practice", None, PRACTICES["Y00001"], False)
+        access.key_binding(LEAD, "practice", None, PRACTICES["Y00001"], False)
     with pytest.raises(NotPermitted):
-        domain.key_scope(LEAD, "network_lead", "north-pcn", None, True)
+        access.key_binding(LEAD, "network_lead", "north-pcn", None, True)
     with pytest.raises(RuleBroken):
-        domain.key_scope(ADMIN, "network_lead", "nowhere", None, False)
+        access.key_binding(ADMIN, "network_lead", "nowhere", None, False)
     with pytest.raises(RuleBroken):
-        domain.key_scope(ADMIN, "practice", None, None, False)
+        access.key_binding(ADMIN, "practice", None, None, False)
     key, events = domain.issue_key("abc", "0" * 64, "ops", None, None, None, NOW, TRACE)
     with pytest.raises(ConflictError):
         domain.revoke_key(key | {"revoked_at": NOW}, NOW, TRACE)
