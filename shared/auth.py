@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
 
-from shared import access
+from shared import access, person_token
 from shared.errors import Unauthorized
 from shared.storage import open_database
 
@@ -111,6 +111,13 @@ class Authentication:
         key = self.presented_key(request)
         if not key:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+        # --- person tokens (shared/person_token.py): the web service acting for a person ---
+        if person_token.looks_like(key):
+            try:
+                return person_token.principal_of(person_token.verified(self, key))
+            except person_token.InvalidPersonToken as refused:
+                raise Unauthorized(f"the person token is refused: {refused}") from None
+        # --- end of person tokens ---
         presented_hash = hash_key(key)
         if hmac.compare_digest(presented_hash, self.admin_key_hash):
             return Principal(ADMIN_KEY_ID, "admin")
@@ -155,6 +162,10 @@ class ApiKeyAuth(DependencyProvider):
         database = open_database(config, self.container.service_name)
         ApiKeyStore.ensure_indexes(database)
         self.store = ApiKeyStore(database)
+        secret = person_token.secret_from(config)  # person tokens (see principal)
+        self.person_tokens = person_token.PersonTokens(secret) if secret else None
 
     def get_dependency(self, worker_ctx):
-        return Authentication(self.store, self.admin_key_hash, self.ops_key_hash)
+        authentication = Authentication(self.store, self.admin_key_hash, self.ops_key_hash)
+        authentication.person_tokens = self.person_tokens  # person tokens (see principal)
+        return authentication
