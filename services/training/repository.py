@@ -7,7 +7,7 @@ The overdue check must cost what changes, not the registry: every staff document
 reads only the people with something falling due. ``documents_read`` counts what the passes
 read, for the benchmark and the tests.
 """
-from shared.domain import NotFoundError
+from services.training.domain.framework import default_framework
 from shared.outbox import Outbox, new_document
 from shared.repository import AggregateRepository
 from shared.storage import DuplicateKeyError
@@ -43,9 +43,10 @@ class TrainingRepository(AggregateRepository):
 
     # --- frameworks ----------------------------------------------------------------------
 
-    def framework(self, network_id, default):
-        """The network's stored framework, or ``default`` (unstored until first changed)."""
-        return self.find(FRAMEWORKS, network_id) or default
+    def framework(self, network_id):
+        """The network's stored framework, or the default one (unstored until first
+        changed)."""
+        return self.find(FRAMEWORKS, network_id) or default_framework(network_id)
 
     def save_framework(self, framework, change):
         if self.database[FRAMEWORKS].find_one({"_id": framework["_id"]}, {"_id": 1}) is None:
@@ -59,12 +60,6 @@ class TrainingRepository(AggregateRepository):
 
     def staff(self, staff_id):
         return self.find(STAFF, staff_id)
-
-    def staff_or_404(self, staff_id):
-        staff = self.staff(staff_id)
-        if staff is None:
-            raise NotFoundError("no such staff member", {"staff_id": [f"{staff_id} not found"]})
-        return staff
 
     def existing_staff_ids(self, staff_ids):
         return {d["_id"] for d in self.database[STAFF].find({"_id": {"$in": list(staff_ids)}},

@@ -8,7 +8,11 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.training import domain
+from services.training.domain.catalogue import ATTENDANCE, OFFERING_KINDS
+from services.training.domain.framework import ANCHORS, APPLIES_TO, AWARDABLE_LEVELS, LEVELS
+from services.training.domain.people import MAX_IMPORT_ROWS
+from shared.domain import RuleBroken
+from shared.errors import field_messages
 from shared.validation import (Strict, bounded_date, bounded_float, bounded_integer,
                                no_patient_identifiers, ods_code, staff_id)
 from shared.web import PageQuery
@@ -36,7 +40,7 @@ def plain_text(max_length, **kwargs):
                                    no_patient_identifiers, no_contact_details], **kwargs)
 
 
-def level_field(choices=domain.LEVELS, **kwargs):
+def level_field(choices=LEVELS, **kwargs):
     return fields.String(validate=validate.OneOf(
         choices, error=f"one of {', '.join(choices)}"), **kwargs)
 
@@ -44,15 +48,15 @@ def level_field(choices=domain.LEVELS, **kwargs):
 class RequirementIn(Strict):
     requirement_id = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z][a-z0-9_]{1,63}$", error="lower-case letters, digits and _"))
-    applies_to = fields.String(required=True, validate=validate.OneOf(domain.APPLIES_TO))
+    applies_to = fields.String(required=True, validate=validate.OneOf(APPLIES_TO))
     role = plain_text(60, load_default=None, allow_none=True)
-    level = level_field(domain.AWARDABLE_LEVELS, required=True)
-    anchor = fields.String(required=True, validate=validate.OneOf(domain.ANCHORS))
+    level = level_field(AWARDABLE_LEVELS, required=True)
+    anchor = fields.String(required=True, validate=validate.OneOf(ANCHORS))
     within_days = bounded_integer(0, 3650, required=True)
 
 
 class CoverageTargetIn(Strict):
-    level = level_field(domain.AWARDABLE_LEVELS, required=True)
+    level = level_field(AWARDABLE_LEVELS, required=True)
     share = bounded_float(0, 1, required=True)
     by = bounded_date(years_ahead=10, load_default=None, allow_none=True)
 
@@ -67,7 +71,7 @@ class TargetsIn(Strict):
 class FrameworkChangeIn(Strict):
     requirements = fields.List(fields.Nested(RequirementIn), validate=validate.Length(
         min=1, max=50))
-    refresh_days = fields.Dict(keys=level_field(domain.AWARDABLE_LEVELS),
+    refresh_days = fields.Dict(keys=level_field(AWARDABLE_LEVELS),
                                values=bounded_integer(30, 3650))
     targets = fields.Nested(TargetsIn)
 
@@ -94,7 +98,7 @@ class StaffIn(Strict):
 
 class StaffImportIn(Strict):
     rows = fields.List(fields.Dict(), validate=validate.Length(
-        min=1, max=domain.MAX_IMPORT_ROWS, error=f"1 to {domain.MAX_IMPORT_ROWS} rows"),
+        min=1, max=MAX_IMPORT_ROWS, error=f"1 to {MAX_IMPORT_ROWS} rows"),
         metadata={"description": "StaffIn rows (or give csv)"})
     csv = fields.String(validate=validate.Length(min=1, max=5_000_000), metadata={
         "description": "the same fields as CSV with a header row (or give rows)"})
@@ -121,10 +125,10 @@ class CompletionCriteriaIn(Strict):
 
 class OfferingIn(Strict):
     network_id = fields.String(required=True, validate=IDENTIFIER)
-    kind = fields.String(required=True, validate=validate.OneOf(domain.OFFERING_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(OFFERING_KINDS))
     title = plain_text(200, required=True)
-    awards_level = level_field(domain.AWARDABLE_LEVELS, load_default=None, allow_none=True)
-    refresher_for = level_field(domain.AWARDABLE_LEVELS, load_default=None, allow_none=True)
+    awards_level = level_field(AWARDABLE_LEVELS, load_default=None, allow_none=True)
+    refresher_for = level_field(AWARDABLE_LEVELS, load_default=None, allow_none=True)
     duration_hours = bounded_float(0.25, 1000, required=True)
     capacity = bounded_integer(1, 1000, required=True)
     completion = fields.Nested(CompletionCriteriaIn, load_default=lambda: {
@@ -144,7 +148,7 @@ class StaffRef(Strict):
 
 class AttendanceIn(Strict):
     staff_id = staff_id(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(domain.ATTENDANCE))
+    status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE))
 
 
 class RegisterIn(Strict):
@@ -154,7 +158,7 @@ class RegisterIn(Strict):
 
 class AwardIn(Strict):
     staff_id = staff_id(required=True)
-    level = level_field(domain.AWARDABLE_LEVELS, required=True)
+    level = level_field(AWARDABLE_LEVELS, required=True)
     evidence = plain_text(500, required=True)
 
 
@@ -179,7 +183,7 @@ class StaffQuery(PageQuery):
 
 class OfferingQuery(PageQuery):
     network_id = fields.String(validate=IDENTIFIER)
-    kind = fields.String(validate=validate.OneOf(domain.OFFERING_KINDS))
+    kind = fields.String(validate=validate.OneOf(OFFERING_KINDS))
 
 
 class CohortQuery(PageQuery):
@@ -198,10 +202,6 @@ class ScopeQuery(Strict):
             raise ValidationError("give practice_id or network_id", "practice_id")
         if data.get("team") and not data.get("practice_id"):
             raise ValidationError("a team is named within a practice", "practice_id")
-
-
-class ReportQuery(ScopeQuery):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "svg", "png")))
 
 
 class PyramidRow(Schema):
@@ -290,8 +290,10 @@ class EnrolmentOut(Schema):
     cohort = fields.Nested(CohortOut)
 
 
-def load_rows(schema, rows, field="rows"):
-    """Load every row, naming each problem ``rows.<index>.<field>``; all or nothing."""
+def load_rows(schema, rows, refusal, field="rows"):
+    """Every row loaded by ``schema``, or none: the first problems (20 at most) refuse them
+    all, as ``RuleBroken`` with the message ``refusal``, each named
+    ``rows.<index>.<field>``."""
     loaded, problems = [], {}
     for index, row in enumerate(rows):
         try:
@@ -302,5 +304,5 @@ def load_rows(schema, rows, field="rows"):
         if len(problems) >= 20:
             break
     if problems:
-        raise ValidationError(problems)
+        raise RuleBroken(refusal, field_messages(problems))
     return loaded

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.training import commands
+from services.training.commands import cohorts, registry
 from services.training.repository import TrainingRepository
 from shared import storage
 from shared.auth import Principal
@@ -48,7 +48,7 @@ def staff_row(staff_id, practice_id=PRACTICES[0], started_on="2026-01-05", team=
 
 
 def register(repository, now, *rows, principal=ADMIN):
-    return commands.import_staff(repository, principal, {"rows": list(rows)}, now, Trace())
+    return registry.import_staff(repository, principal, {"rows": list(rows)}, now, Trace())
 
 
 def offering(repository, now, kind="course", level="introduction", capacity=20,
@@ -57,12 +57,12 @@ def offering(repository, now, kind="course", level="introduction", capacity=20,
                "awards_level": None if refresher_for else level,
                "refresher_for": refresher_for, "duration_hours": 3.0, "capacity": capacity,
                "completion": {"attendance_share": share, "requires_live_project": live_project}}
-    return commands.add_offering(repository, principal, command, now, Trace())
+    return cohorts.add_offering(repository, principal, command, now, Trace())
 
 
 def cohort(repository, now, offering_document, *session_dates, capacity=None):
     from datetime import date
-    return commands.add_cohort(repository, LEAD, {
+    return cohorts.add_cohort(repository, LEAD, {
         "offering_id": offering_document["_id"],
         "session_dates": [date.fromisoformat(d) for d in session_dates],
         "capacity": capacity}, now, Trace())

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.training import commands
+from services.training.commands import cohorts, project_events, reports
 from services.training.repository import TrainingRepository
 from shared import storage
 from shared.events.envelope import Trace
@@ -51,28 +51,28 @@ def test_report_numbers_equal_a_recount(storage_config, people, scope):
     register(repository, start, *rows)
     offerings = {level: offering(repository, start, level=level, capacity=1000)
                  for level in LEVEL_ORDER}
-    cohorts = {}
+    cohort_of = {}
     for n, p in enumerate(people):
         staff_id = f"st{n:03d}"
         for level, on in sorted(p["completions"].items(), key=lambda item: item[1]):
             key = (level, on)
-            if key not in cohorts:
-                cohorts[key] = cohort(repository, start, offerings[level], on.isoformat())
-            group = cohorts[key]["_id"]
-            commands.enrol(repository, ADMIN, group, {"staff_id": staff_id},
-                           moment(on - timedelta(days=1)), Trace())
-            commands.record_attendance(repository, ADMIN, group, "s1",
-                                       {"staff_id": staff_id, "status": "present"}, moment(on),
-                                       Trace())
-            commands.complete(repository, ADMIN, group, {"staff_id": staff_id}, moment(on),
-                              Trace())
+            if key not in cohort_of:
+                cohort_of[key] = cohort(repository, start, offerings[level], on.isoformat())
+            group = cohort_of[key]["_id"]
+            cohorts.enrol(repository, ADMIN, group, {"staff_id": staff_id},
+                          moment(on - timedelta(days=1)), Trace())
+            cohorts.record_attendance(repository, ADMIN, group, "s1",
+                                      {"staff_id": staff_id, "status": "present"}, moment(on),
+                                      Trace())
+            cohorts.complete(repository, ADMIN, group, {"staff_id": staff_id}, moment(on),
+                             Trace())
         if p["active_on"]:
-            commands.on_member_added(repository, project_envelope("project.member_added", {
+            project_events.on_member_added(repository, project_envelope("project.member_added", {
                 "project_id": f"prj_{n}", "staff_id": staff_id, "role": "member"},
                 moment(p["active_on"])), moment(p["active_on"]))
 
     query = {"practice_id": scope} if scope else {"network_id": NETWORK}
-    report = commands.capability_report(repository, LEAD, query, moment(REPORT_DAY))
+    report = reports.capability_report(repository, LEAD, query, moment(REPORT_DAY))
 
     present = [p for p in people if not p["left"] and (scope is None or p["practice"] == scope)]
     year_ago = REPORT_DAY - timedelta(days=365)

@@ -3,7 +3,7 @@ raised once however often the check runs, a project lead's gap from a consumed
 ``project.stage_changed``, and completing the course closes it."""
 from prometheus_client import REGISTRY
 
-from services.training import commands
+from services.training.commands import cohorts, overdue, project_events, registry
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
 from tests.unit.training.conftest import (ADMIN, LEAD, PRACTICES, at, cohort, offering,
@@ -31,7 +31,7 @@ def build_network(repository):
     register(repository, JAN_10, *rows)
     for row in rows:
         if not row["staff_id"].startswith("new"):
-            commands.award_level(repository, LEAD, {
+            registry.award_level(repository, LEAD, {
                 "staff_id": row["staff_id"], "level": "introduction",
                 "evidence": "induction course 2025"}, JAN_10, Trace())
     return rows
@@ -40,16 +40,16 @@ def build_network(repository):
 def test_each_gap_is_raised_once_however_often_the_check_runs(repository):
     rows = build_network(repository)
     assert len(rows) == 40
-    assert commands.overdue_check(repository, at(2026, 1, 15), Trace())["gaps"] == 0
+    assert overdue.overdue_check(repository, at(2026, 1, 15), Trace())["gaps"] == 0
 
     for _ in range(3):
-        commands.overdue_check(repository, at(2026, 2, 1), Trace())
+        overdue.overdue_check(repository, at(2026, 2, 1), Trace())
     events = gap_events(repository)
     assert [(e["data"]["staff_id"], e["data"]["level"], e["data"]["reason"])
             for e in events] == [("mgr", "improvement_leader", "overdue")]
 
     for day in (10, 10, 11, 30):
-        commands.overdue_check(repository, at(2026, 4, day), Trace())
+        overdue.overdue_check(repository, at(2026, 4, day), Trace())
     events = gap_events(repository)
     starters = sorted(e["data"]["staff_id"] for e in events if e["data"]["level"]
                       == "introduction")
@@ -63,10 +63,10 @@ def test_each_gap_is_raised_once_however_often_the_check_runs(repository):
 def test_a_project_lead_without_foundations_has_a_gap_when_the_project_leaves_planning(
         repository):
     build_network(repository)
-    commands.on_member_added(repository, project_envelope("project.member_added", {
+    project_events.on_member_added(repository, project_envelope("project.member_added", {
         "project_id": "prj_smr", "staff_id": "smr_lead", "role": "lead",
         "practice_id": PRACTICES[0]}, at(2026, 1, 12)), at(2026, 1, 12))
-    commands.on_stage_changed(repository, project_envelope("project.stage_changed", {
+    project_events.on_stage_changed(repository, project_envelope("project.stage_changed", {
         "project_id": "prj_smr", "from_stage": "idea", "to_stage": "planning"},
         at(2026, 1, 13)), at(2026, 1, 13))
     assert gap_events(repository) == []
@@ -75,8 +75,8 @@ def test_a_project_lead_without_foundations_has_a_gap_when_the_project_leaves_pl
         "project_id": "prj_smr", "from_stage": "planning", "to_stage": "testing"},
         at(2026, 2, 2))
     for _ in range(2):  # redelivered: still one gap
-        commands.on_stage_changed(repository, moved, at(2026, 2, 2))
-    commands.overdue_check(repository, at(2026, 2, 3), Trace())
+        project_events.on_stage_changed(repository, moved, at(2026, 2, 2))
+    overdue.overdue_check(repository, at(2026, 2, 3), Trace())
     lead_gaps = [e for e in gap_events(repository) if e["data"]["staff_id"] == "smr_lead"]
     assert len(lead_gaps) == 1
     assert lead_gaps[0]["data"]["reason"] == "project_lead"
@@ -88,14 +88,14 @@ def test_a_project_lead_without_foundations_has_a_gap_when_the_project_leaves_pl
     course = offering(repository, at(2026, 2, 2), kind="course", level="foundations")
     group = cohort(repository, at(2026, 2, 2), course, "2026-02-10", "2026-02-17")
     key = practice_key(PRACTICES[0])
-    commands.enrol(repository, key, group["_id"], {"staff_id": "smr_lead"}, at(2026, 2, 3),
-                   Trace())
+    cohorts.enrol(repository, key, group["_id"], {"staff_id": "smr_lead"}, at(2026, 2, 3),
+                  Trace())
     for session in ("s1", "s2"):
-        commands.record_attendance(repository, key, group["_id"], session,
-                                   {"staff_id": "smr_lead", "status": "present"},
-                                   at(2026, 2, 18), Trace())
-    person = commands.complete(repository, key, group["_id"], {"staff_id": "smr_lead"},
-                               at(2026, 2, 18), Trace())
+        cohorts.record_attendance(repository, key, group["_id"], session,
+                                  {"staff_id": "smr_lead", "status": "present"},
+                                  at(2026, 2, 18), Trace())
+    person = cohorts.complete(repository, key, group["_id"], {"staff_id": "smr_lead"},
+                              at(2026, 2, 18), Trace())
     assert person["held_level"] == "foundations"
     assert [(r["requirement_id"], r["due_on"], r["overdue"]) for r in person["requirements"]] \
         == [("refresh_foundations", "2029-02-17", False)]
@@ -106,36 +106,36 @@ def test_a_project_lead_without_foundations_has_a_gap_when_the_project_leaves_pl
             if e["data"]["staff_id"] == "smr_lead"] == ["introduction", "foundations"]
     assert len(outbox_events(repository, "training.completed")) == 1
     for day in (19, 20):
-        commands.overdue_check(repository, at(2026, 2, day), Trace())
+        overdue.overdue_check(repository, at(2026, 2, day), Trace())
     assert len(outbox_events(repository, "training.gap_closed")) == 1
     assert len([e for e in gap_events(repository) if e["data"]["staff_id"] == "smr_lead"]) == 1
 
 
 def test_the_check_reads_only_the_people_falling_due(repository):
     build_network(repository)
-    quiet = commands.overdue_check(repository, at(2026, 1, 15), Trace())
+    quiet = overdue.overdue_check(repository, at(2026, 1, 15), Trace())
     assert quiet["read"] == 0
-    assert commands.overdue_check(repository, at(2026, 2, 1), Trace())["read"] == 1
-    assert commands.overdue_check(repository, at(2026, 2, 1), Trace())["read"] == 0
+    assert overdue.overdue_check(repository, at(2026, 2, 1), Trace())["read"] == 1
+    assert overdue.overdue_check(repository, at(2026, 2, 1), Trace())["read"] == 0
     # The 34 trained at introduction hold no pending obligation: never read.
-    assert commands.overdue_check(repository, at(2026, 4, 6), Trace())["read"] == 4
+    assert overdue.overdue_check(repository, at(2026, 4, 6), Trace())["read"] == 4
     assert repository.last_pass("overdue")["read"] == 4
 
 
 def test_a_starter_who_completes_the_introduction_closes_the_gap(repository):
     build_network(repository)
-    commands.overdue_check(repository, at(2026, 4, 6), Trace())
-    person = commands.get_person(repository, ADMIN, "new1", at(2026, 4, 6))
+    overdue.overdue_check(repository, at(2026, 4, 6), Trace())
+    person = registry.get_person(repository, ADMIN, "new1", at(2026, 4, 6))
     assert [(g["required_level"], g["due_on"], g["overdue"]) for g in person["requirements"]] == [
         ("introduction", "2026-04-05", True)]
     intro = offering(repository, at(2026, 4, 6), kind="webinar", level="introduction")
     group = cohort(repository, at(2026, 4, 6), intro, "2026-04-08")
-    commands.enrol(repository, ADMIN, group["_id"], {"staff_id": "new1"}, at(2026, 4, 6),
-                   Trace())
-    commands.record_attendance(repository, ADMIN, group["_id"], "s1",
-                               {"staff_id": "new1", "status": "late"}, at(2026, 4, 8), Trace())
-    person = commands.complete(repository, ADMIN, group["_id"], {"staff_id": "new1"},
-                               at(2026, 4, 8), Trace())
+    cohorts.enrol(repository, ADMIN, group["_id"], {"staff_id": "new1"}, at(2026, 4, 6),
+                  Trace())
+    cohorts.record_attendance(repository, ADMIN, group["_id"], "s1",
+                              {"staff_id": "new1", "status": "late"}, at(2026, 4, 8), Trace())
+    person = cohorts.complete(repository, ADMIN, group["_id"], {"staff_id": "new1"},
+                              at(2026, 4, 8), Trace())
     assert person["requirements"] == []
     assert [e["data"]["staff_id"] for e in outbox_events(repository, "training.gap_closed")] \
         == ["new1"]
@@ -149,6 +149,6 @@ def test_the_pass_and_the_gaps_are_measured(repository):
                                          {"change": "opened", "reason": "overdue"}) or 0
 
     before = opened()
-    commands.overdue_check(repository, at(2026, 4, 6), Trace())
+    overdue.overdue_check(repository, at(2026, 4, 6), Trace())
     assert opened() - before == 5
     assert REGISTRY.get_sample_value("pcn_training_overdue_pass_documents_read") == 5

@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 from marshmallow import ValidationError
 
-from services.training import commands, schemas
+from services.training import schemas
+from services.training.commands import cohorts, registry, reports
 from services.training.charts import render_pyramid
 from shared.domain import NotFoundError
 from shared.events.envelope import Trace
@@ -42,9 +43,8 @@ def errors(schema, payload):
         "anchor": "start", "within_days": -1}]}, "requirements"),
     (schemas.StaffIn(), {**staff_row("ab1"), "phone": "020 7946 0018"}, "phone"),
     (schemas.StaffUpdateIn(), {"left_on": "tomorrow"}, "left_on"),
-    (schemas.ReportQuery(), {}, "practice_id"),
-    (schemas.ReportQuery(), {"network_id": NETWORK, "team": "admin"}, "practice_id"),
-    (schemas.ReportQuery(), {"network_id": NETWORK, "format": "gif"}, "format"),
+    (schemas.ScopeQuery(), {}, "practice_id"),
+    (schemas.ScopeQuery(), {"network_id": NETWORK, "team": "admin"}, "practice_id"),
 ])
 def test_bad_input_names_its_field(schema, payload, field):
     assert field in errors(schema, payload)
@@ -60,17 +60,17 @@ def test_the_report_is_scoped_and_drawn(repository):
     register(repository, NOW, staff_row("aa1", started_on="2025-01-01"),
              staff_row("aa2", started_on="2025-01-01", team="clinical"),
              staff_row("bb1", PRACTICES[1], started_on="2025-01-01", leader=True))
-    commands.award_level(repository, LEAD, {"staff_id": "aa1", "level": "foundations",
+    registry.award_level(repository, LEAD, {"staff_id": "aa1", "level": "foundations",
                                             "evidence": "course"}, NOW, Trace())
-    report = commands.capability_report(repository, practice_key(PRACTICES[0]),
-                                        {"practice_id": PRACTICES[0]}, NOW)
+    report = reports.capability_report(repository, practice_key(PRACTICES[0]),
+                                       {"practice_id": PRACTICES[0]}, NOW)
     assert report["staff"] == 2
     assert [(r["level"], r["holding"]) for r in report["pyramid"]][:2] == [
         ("introduction", 1), ("foundations", 1)]
-    team = commands.capability_report(repository, ADMIN, {"practice_id": PRACTICES[0],
-                                                          "team": "clinical"}, NOW)
+    team = reports.capability_report(repository, ADMIN, {"practice_id": PRACTICES[0],
+                                                         "team": "clinical"}, NOW)
     assert team["staff"] == 1
-    network = commands.capability_report(repository, LEAD, {"network_id": NETWORK}, NOW)
+    network = reports.capability_report(repository, LEAD, {"network_id": NETWORK}, NOW)
     assert network["staff"] == 3 and network["dosage"]["leaders_on_programme"]["leaders"] == 1
     assert schemas.ReportOut().dump(network)["pyramid"][0]["level"] == "introduction"
     for principal, query in [(practice_key(PRACTICES[0]), {"practice_id": PRACTICES[1]}),
@@ -78,44 +78,41 @@ def test_the_report_is_scoped_and_drawn(repository):
                              (OTHER_LEAD, {"network_id": NETWORK}),
                              (OTHER_LEAD, {"practice_id": PRACTICES[0]})]:
         with pytest.raises(NotFoundError):
-            commands.capability_report(repository, principal, query, NOW)
+            reports.capability_report(repository, principal, query, NOW)
     svg = render_pyramid(network, "svg")
     assert svg.startswith(b"<?xml") and b"Improvement leader" in svg
     assert render_pyramid(network, "svg") == svg  # deterministic, as the SPC charts
     assert render_pyramid(network, "png").startswith(b"\x89PNG")
     with pytest.raises(ValueError):
         render_pyramid(network, "gif")
-    png, content_type = commands.capability_chart(repository, LEAD, schemas.ReportQuery().load(
-        {"network_id": NETWORK, "format": "png"}), NOW)
-    assert content_type == "image/png" and png.startswith(b"\x89PNG")
 
 
 def test_listings_are_scoped_to_what_the_key_may_see(repository):
     register(repository, NOW, staff_row("aa1"), staff_row("aa2", team="clinical"),
              staff_row("bb1", PRACTICES[1]), staff_row("ww1", "F84009", network_id="net_west"))
     query = schemas.StaffQuery().load({})
-    ids = [s["_id"] for s in commands.list_staff(repository, practice_key(PRACTICES[0]),
+    ids = [s["_id"] for s in registry.list_staff(repository, practice_key(PRACTICES[0]),
                                                  query)["items"]]
     assert ids == ["aa1", "aa2"]
-    page = commands.list_staff(repository, LEAD, schemas.StaffQuery().load({"page_size": "2"}))
+    page = registry.list_staff(repository, LEAD, schemas.StaffQuery().load({"page_size": "2"}))
     assert page["total"] == 3 and len(page["items"]) == 2
-    team = commands.list_staff(repository, LEAD, schemas.StaffQuery().load(
+    team = registry.list_staff(repository, LEAD, schemas.StaffQuery().load(
         {"practice_id": PRACTICES[0], "team": "clinical"}))
     assert [s["_id"] for s in team["items"]] == ["aa2"]
-    course = commands.add_offering(repository, LEAD, schemas.OfferingIn().load({
+    course = cohorts.add_offering(repository, LEAD, schemas.OfferingIn().load({
         "network_id": NETWORK, "kind": "course", "title": "QI essentials",
         "awards_level": "introduction", "duration_hours": 2, "capacity": 10}), NOW, Trace())
     assert course["completion"] == {"attendance_share": 0.8, "requires_live_project": False}
-    offerings = commands.list_offerings(repository, practice_key(PRACTICES[1]),
-                                        schemas.OfferingQuery().load({}))
+    offerings = cohorts.list_offerings(repository, practice_key(PRACTICES[1]),
+                                       schemas.OfferingQuery().load({}))
     assert [o["_id"] for o in offerings["items"]] == [course["_id"]]
-    assert commands.list_offerings(repository, OTHER_LEAD,
-                                   schemas.OfferingQuery().load({}))["total"] == 0
-    commands.add_cohort(repository, LEAD, {"offering_id": course["_id"], "capacity": None,
-                                           "session_dates": [date(2026, 4, 1)]}, NOW, Trace())
-    cohorts = commands.list_cohorts(repository, practice_key(PRACTICES[0]),
-                                    schemas.CohortQuery().load({"offering_id": course["_id"]}))
-    assert cohorts["total"] == 1 and cohorts["items"][0]["places_left"] == 10
+    assert cohorts.list_offerings(repository, OTHER_LEAD,
+                                  schemas.OfferingQuery().load({}))["total"] == 0
+    cohorts.add_cohort(repository, LEAD, {"offering_id": course["_id"], "capacity": None,
+                                          "session_dates": [date(2026, 4, 1)]}, NOW, Trace())
+    listed = cohorts.list_cohorts(repository, practice_key(PRACTICES[0]),
+                                  schemas.CohortQuery().load({"offering_id": course["_id"]}))
+    assert listed["total"] == 1 and listed["items"][0]["places_left"] == 10
     with pytest.raises(NotFoundError):
-        commands.list_cohorts(repository, OTHER_LEAD, {"offering_id": course["_id"],
-                                                       "page": 1, "page_size": 50})
+        cohorts.list_cohorts(repository, OTHER_LEAD, {"offering_id": course["_id"],
+                                                      "page": 1, "page_size": 50})
