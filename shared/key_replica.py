@@ -4,16 +4,17 @@
 owns the registry). The writes are upserts
 keyed on the key id, so applying an event twice changes nothing.
 """
-from shared.messaging import event_handler
+from shared.messaging import catalogued_handler
 
 
 class ApiKeyReplica:
-    """Needs ``auth`` (``shared.auth.ApiKeyAuth``) on the service."""
+    """Needs ``auth`` (``shared.auth.ApiKeyAuth``) on the service. The catalogue's
+    ``KEY_REPLICA_SUBSCRIPTIONS`` name these handlers for every service but the registry."""
 
-    @event_handler("projects", "apikey.issued")
+    @catalogued_handler
     def apply_api_key_issued(self, envelope):
         self.auth.store.apply_issued(envelope["data"])
 
-    @event_handler("projects", "apikey.revoked")
+    @catalogued_handler
     def apply_api_key_revoked(self, envelope):
         self.auth.store.apply_revoked(envelope["data"])

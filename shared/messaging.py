@@ -26,11 +26,13 @@ mid-handler, an ack, requeue or retry/dead-letter publish that fails on the lost
 logged and left: the broker redelivers the message once nameko's consumer has reconnected, and
 the dedupe makes that safe (the error, raised, would kill the service).
 
-``event_handler_for("measurement.*", "huddle.item_escalated")`` subscribes one method to every
-catalogued event type its patterns match: one ``event_handler`` (and queue) per type, so each
-type has all of the above; the catalogue's ``SUBSCRIPTIONS`` lists the same patterns so the
-topology declares those queues before the consumer first starts.
+Who consumes what is stated once, in the catalogue (a row's ``consumers`` and its
+``SUBSCRIPTIONS`` patterns, as ``"<service>.<method>"``). A service marks the method with
+``@catalogued_handler``, and ``handle_catalogued_events`` (run by ``shared.service_base.Service``
+for each service class) gives it one ``event_handler`` (and queue) per event type the catalogue
+names for it, so each type has all of the above and the topology declares the same queues.
 """
+import functools
 import logging
 import traceback
 from contextlib import contextmanager
@@ -46,7 +48,7 @@ from nameko.extensions import DependencyProvider
 from shared import metrics
 from shared.broker_uris import mask_passwords_in
 from shared.events.catalogue import (
-    CATALOGUE, consumer_queues, matching_event_types, producers, validate_envelope,
+    CATALOGUE, consumer_queues, producers, validate_envelope,
 )
 from shared.storage import DuplicateKeyError, open_database
 
@@ -309,22 +311,50 @@ class ReliableEventHandler(EventHandler):
 event_handler = ReliableEventHandler.decorator
 
 
-def event_handler_for(*patterns, **options):
-    """Decorate a method as the handler of every catalogued event type matching ``patterns``
-    (AMQP topic syntax: ``"measurement.*"``, ``"huddle.item_escalated"``, ``"#.overdue"``).
+def catalogued_handler(method):
+    """Mark ``method`` as the handler of the event types the catalogue names for it
+    (``"<service>.<method>"`` among a row's ``consumers`` or a ``Subscription``); the service
+    class gets its ``event_handler``s from :func:`handle_catalogued_events`."""
+    method.catalogued_handler = True
+    return method
 
-    The method gets one ``event_handler`` per matching type, with that type's own queue named as
-    the catalogue names it, so each type keeps all the handler gives: envelope checks, dedupe on
-    the event id (across all the types, under the one handler name), retries, its own
-    dead-letter queue, quorum queues. The catalogue must list the same patterns as a
-    ``Subscription`` of ``"<service>.<method>"``: ``BrokerTopology`` then declares and binds
-    those queues at any service's start, so events published before this consumer first starts
-    wait for it. A pattern that matches no catalogued type raises ``ValueError`` at import.
-    """
-    event_types = matching_event_types(patterns)
 
-    def decorate(method):
-        for event in event_types:
-            method = event_handler(event.producer, event.name, **options)(method)
-        return method
-    return decorate
+def handle_catalogued_events(service_cls, catalogue=CATALOGUE, **options):
+    """Give every ``@catalogued_handler`` method of ``service_cls`` (whose ``name`` is the
+    service's) one reliable ``event_handler`` per event type the catalogue names for it, with
+    that type's own queue as the topology declares it: envelope checks, dedupe on the event id
+    (across all its types, under the one handler name), retries, a dead-letter queue.
+
+    Drift is a ``TypeError`` when the class is made: a marked method the catalogue does not
+    name, or a consumer of this service in the catalogue with no marked method."""
+    marked = {name for name in dir(service_cls)
+              if getattr(getattr(service_cls, name), "catalogued_handler", False)}
+    consumed = {}
+    for event in catalogue:
+        for consumer in event.consumers:
+            service, _, method_name = consumer.partition(".")
+            if service == service_cls.name:
+                consumed.setdefault(method_name, []).append(event)
+    if marked - set(consumed):
+        raise TypeError(f"{service_cls.__name__}: the catalogue names no event for "
+                        f"{', '.join(sorted(marked - set(consumed)))} (add it to a row's "
+                        f"consumers or to SUBSCRIPTIONS in shared/events/catalogue.py)")
+    if set(consumed) - marked:
+        raise TypeError(f"{service_cls.__name__}: the catalogue names consumers with no "
+                        f"@catalogued_handler method: "
+                        f"{', '.join(sorted(set(consumed) - marked))}")
+    for method_name, events in consumed.items():
+        # A copy per class: nameko keeps entrypoints on the function, and a function shared
+        # by several classes (the key replica's, a subclass's) must not collect theirs.
+        handler = functools.wraps(getattr(service_cls, method_name), updated=())(
+            _calling(getattr(service_cls, method_name)))
+        handler.catalogued_handler = True
+        for event in events:
+            handler = event_handler(event.producer, event.name, **options)(handler)
+        setattr(service_cls, method_name, handler)
+
+
+def _calling(function):
+    def handler(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+    return handler

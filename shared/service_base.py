@@ -17,20 +17,23 @@ attributes, so a service class states only what differs.
 It gives: ``topology`` (exchanges and queues declared before anything runs), ``auth``,
 ``readiness``, ``entrypoint_metrics``, ``storage``, ``relay`` (when ``event_collections`` is
 not empty), the ops endpoints (``/health``, ``/ready``, ``/metrics``, ``/openapi.json``), the
-OpenAPI document built from the class's routes, and, unless ``owns_api_keys``, the handlers
-that keep the service's copy of the API keys in step with the registry.
+OpenAPI document built from the class's routes, the event handlers of its
+``@catalogued_handler`` methods (their event types come from the catalogue), and, unless
+``owns_api_keys``, the handlers that keep the service's copy of the API keys in step with the
+registry.
 """
 from shared.auth import ApiKeyAuth
+from shared.events.catalogue import (
+    CATALOGUE, KEY_REPLICA_HANDLERS, key_replica_subscriptions, with_subscriptions,
+)
 from shared.key_replica import ApiKeyReplica
-from shared.messaging import BrokerTopology
+from shared.messaging import BrokerTopology, handle_catalogued_events
 from shared.metrics import EntrypointMetrics
 from shared.openapi import document_of
 from shared.ops import OpsEndpoints, Readiness
 from shared.outbox import OutboxRelayRunner
 from shared.repository import AggregateRepository
 from shared.storage import MongoDatabase
-
-KEY_REPLICA_HANDLERS = ("apply_api_key_issued", "apply_api_key_revoked")
 
 
 class Service(OpsEndpoints):
@@ -58,7 +61,11 @@ class Service(OpsEndpoints):
         cls.storage = MongoDatabase(cls.repository)
         if cls.event_collections:
             cls.relay = OutboxRelayRunner(*cls.event_collections)
+        catalogue = CATALOGUE
         if not cls.owns_api_keys:
-            for handler in KEY_REPLICA_HANDLERS:
+            for handler, _ in KEY_REPLICA_HANDLERS:
                 setattr(cls, handler, getattr(ApiKeyReplica, handler))
+            # Also for a service not (yet) in the registry, such as a test's.
+            catalogue = with_subscriptions(CATALOGUE, key_replica_subscriptions([cls.name]))
+        handle_catalogued_events(cls, catalogue)
         cls.openapi_document = document_of(cls)

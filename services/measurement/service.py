@@ -18,7 +18,7 @@ from shared.auth import Principal
 from shared.events.envelope import Trace, utc_now
 from shared.events.measurement import SERIES_POOLED
 from shared.lease import leased_timer
-from shared.messaging import event_handler
+from shared.messaging import catalogued_handler
 from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
 from shared.rpc import rpc
@@ -44,21 +44,21 @@ class MeasurementService(Service):
 
     # --- what the projects service tells us ------------------------------------------------
 
-    @event_handler("projects", "project.created")
+    @catalogued_handler
     def track_project(self, envelope):
         commands.track_project(self.storage, {**envelope["data"],
                                               "network_id": envelope["network_id"]})
 
-    @event_handler("projects", "project.practice_joined")
+    @catalogued_handler
     def track_practice_joined(self, envelope):
         commands.track_practice_joined(self.storage, {**envelope["data"],
                                                       "network_id": envelope["network_id"]})
 
-    @event_handler("projects", "pdsa.cycle_started")
+    @catalogued_handler
     def annotate_cycle_started(self, envelope):
         commands.annotate_cycle(self.storage, envelope["data"], envelope["practice_id"])
 
-    @event_handler("projects", "pdsa.cycle_completed")
+    @catalogued_handler
     def annotate_cycle_completed(self, envelope):
         commands.annotate_cycle(self.storage, envelope["data"], envelope["practice_id"])
 
@@ -97,6 +97,12 @@ class MeasurementService(Service):
     def rebase_measure(self, request, measure_id, principal, command):
         return commands.rebase_measure(self.storage, principal, measure_id, command, utc_now(),
                                        trace_of(request))
+
+    @route("GET", "/networks/<network_id>/spc-summary", "The latest SPC state of every series "
+           "of the network's measures (the Making Data Count summary table, in one call)",
+           answers={200: None}, roles=MEMBERS)
+    def network_spc_summary(self, request, network_id, principal):
+        return commands.network_summary(self.storage, principal, network_id)
 
     # --- submissions ------------------------------------------------------------------------
 
@@ -151,7 +157,7 @@ class MeasurementService(Service):
 
     # --- the pooled network series and its signals ----------------------------------------
 
-    @event_handler("measurement", "measurement.recorded")
+    @catalogued_handler
     def apply_to_network_series(self, envelope):
         data = envelope["data"]
         outcome = commands.apply_to_network_series(self.storage, data, Trace.after(envelope))

@@ -20,7 +20,7 @@ from services.training.schemas import (
 )
 from shared.events.envelope import Trace, utc_now
 from shared.lease import leased_timer
-from shared.messaging import event_handler
+from shared.messaging import catalogued_handler
 from shared.openapi import binary, items_of, page_of
 from shared.routes import route
 from shared.service_base import Service
@@ -195,15 +195,15 @@ class TrainingService(Service):
 
     # --- practical evidence from the projects service --------------------------------------
 
-    @event_handler("projects", "project.member_added")
+    @catalogued_handler
     def record_member_added(self, envelope):
         project_events.on_member_added(self.storage, envelope, utc_now())
 
-    @event_handler("projects", "project.stage_changed")
+    @catalogued_handler
     def record_stage_changed(self, envelope):
         project_events.on_stage_changed(self.storage, envelope, utc_now())
 
-    @event_handler("projects", "pdsa.cycle_completed")
+    @catalogued_handler
     def record_cycle_completed(self, envelope):
         project_events.on_cycle_completed(self.storage, envelope, utc_now())
 

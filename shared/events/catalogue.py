@@ -1,8 +1,10 @@
 """Every event type in the system: who publishes it, who consumes it, and its schema.
 
-This table is the contract between services. The broker topology (exchanges, consumer queues,
-retry and dead-letter queues) is declared from it, ``docs/events.md`` is generated from it, and
-tests fail when a service's handlers or the document drift from it.
+This table is the contract between services, and the one statement of who consumes what. The
+broker topology (exchanges, consumer queues, retry and dead-letter queues) is declared from it,
+each service's event handlers are made from it (a ``@catalogued_handler`` method gets one per
+event type that names it: ``shared.messaging.handle_catalogued_events``), and
+``docs/events.md`` and the AsyncAPI document are generated from it.
 """
 from dataclasses import dataclass, replace
 
@@ -23,7 +25,8 @@ class EventType:
     producer: str
     schema: type
     description: str
-    # "service.method" of every event handler; the queue is named as nameko names it.
+    # "service.method" of every handler of this type (a @catalogued_handler method); the queue
+    # is named as nameko names it.
     consumers: tuple = ()
 
     @property
@@ -130,7 +133,7 @@ class Subscription:
     patterns: tuple
 
 
-# Pattern handlers (``shared.messaging.event_handler_for``) with the same patterns.
+# Handlers of every event type their patterns match (each a ``@catalogued_handler``).
 SUBSCRIPTIONS = (
     # Every routed event type, and the two that stop a ladder (resolution, submission).
     Subscription("notifications.notify_of", (
@@ -140,15 +143,23 @@ SUBSCRIPTIONS = (
         "training.capability_gap_identified", "training.target_at_risk")),
 )
 
-# The service that issues API keys; every other registered service keeps a replica of the
-# key hashes (``shared.service_base.Service`` gives it the handlers), so its queues are
-# declared from the registry before the first key is issued, and a new service needs no edit.
+# The service that issues API keys; every other service keeps a replica of the key hashes
+# (``shared.service_base.Service`` gives it these handlers). The registered services' replica
+# queues are declared from the registry before the first key is issued, so a new service needs
+# no edit here.
 KEY_OWNER = "projects"
-KEY_REPLICA_SUBSCRIPTIONS = tuple(
-    Subscription(f"{service.name}.{handler}", (event_name,))
-    for service in SERVICES if service.name != KEY_OWNER
-    for handler, event_name in (("apply_api_key_issued", "apikey.issued"),
-                                ("apply_api_key_revoked", "apikey.revoked")))
+KEY_REPLICA_HANDLERS = (("apply_api_key_issued", "apikey.issued"),
+                        ("apply_api_key_revoked", "apikey.revoked"))
+
+
+def key_replica_subscriptions(service_names):
+    """The key replica's handlers of each of ``service_names`` but the key owner."""
+    return tuple(Subscription(f"{name}.{handler}", (event_name,))
+                 for name in service_names if name != KEY_OWNER
+                 for handler, event_name in KEY_REPLICA_HANDLERS)
+
+
+KEY_REPLICA_SUBSCRIPTIONS = key_replica_subscriptions(service.name for service in SERVICES)
 
 
 def topic_matches(pattern, name):

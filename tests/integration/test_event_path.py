@@ -48,13 +48,21 @@ class FailingService:
         raise RuntimeError("this handler always fails")
 
 
-class KeyCheckingService(ApiKeyReplica, OpsEndpoints):
+class KeyCheckingService(OpsEndpoints):
     """Stands for any non-registry service: verifies keys from its own replica."""
 
     name = "measurement"
     topology = BrokerTopology()
     auth = ApiKeyAuth()
     readiness = Readiness()
+
+    @event_handler("projects", "apikey.issued")
+    def apply_api_key_issued(self, envelope):
+        ApiKeyReplica.apply_api_key_issued(self, envelope)
+
+    @event_handler("projects", "apikey.revoked")
+    def apply_api_key_revoked(self, envelope):
+        ApiKeyReplica.apply_api_key_revoked(self, envelope)
 
 
 @pytest.fixture(autouse=True)

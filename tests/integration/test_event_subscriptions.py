@@ -1,4 +1,4 @@
-"""A handler subscribed by pattern (``event_handler_for``) on the real broker: events of every
+"""A handler subscribed by pattern (a ``Subscription`` of the catalogue) on the real broker: events of every
 matching type published before it first starts reach it, others never do, and each type keeps
 dedupe, retries, its own dead-letter queue and quorum queues."""
 from datetime import date, datetime, timezone
@@ -10,12 +10,13 @@ from shared import metrics
 from shared.events.catalogue import CATALOGUE, Subscription, make_event, with_subscriptions
 from shared.events.envelope import Trace
 from shared.messaging import (
-    ATTEMPT_HEADER, consumer_queue_arguments, dead_letter_queue_name, declare_topology,
-    event_handler_for,
+    ATTEMPT_HEADER, catalogued_handler, consumer_queue_arguments, dead_letter_queue_name,
+    declare_topology, handle_catalogued_events,
 )
 from tests.helpers import publish_envelopes, queue_messages, wait_until
 
 PATTERNS = ("measurement.signal_detected", "huddle.*")
+CATALOGUE_WITH_DIGEST = with_subscriptions(CATALOGUE, [Subscription("digest.collect", PATTERNS)])
 APPLIED = []
 
 
@@ -24,11 +25,14 @@ class DigestService:
 
     name = "digest"
 
-    @event_handler_for(*PATTERNS)
+    @catalogued_handler
     def collect(self, envelope):
         if envelope["event_type"] == "huddle.item_raised":
             raise RuntimeError("raised items are refused in this test")
         APPLIED.append((envelope["event_type"], str(envelope["event_id"])))
+
+
+handle_catalogued_events(DigestService, CATALOGUE_WITH_DIGEST)
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +65,7 @@ def events():
 def test_a_pattern_handler_gets_every_matching_type_published_before_it_started(
         container_factory, service_config, rabbit_manager):
     amqp_uri = service_config["AMQP_URI"]
-    catalogue = with_subscriptions(CATALOGUE, [Subscription("digest.collect", PATTERNS)])
+    catalogue = CATALOGUE_WITH_DIGEST
     # What BrokerTopology does at any service's start once the catalogue has the subscription.
     declare_topology(amqp_uri, service_config["EVENT_RETRY_DELAYS_MS"], catalogue=catalogue)
     published = events()

@@ -1,6 +1,6 @@
 """The shared platform pieces that need no broker: config, errors, envelopes, catalogue, auth,
 validation, and the outbox against the storage fixture."""
-import ast
+import importlib
 import pathlib
 from datetime import date
 from types import SimpleNamespace
@@ -9,6 +9,7 @@ import pytest
 from marshmallow import ValidationError
 from prometheus_client import REGISTRY
 
+from services import registry
 from shared import auth
 from shared.errors import field_messages
 from shared.events import docs
@@ -18,7 +19,9 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import Trace
 from shared.lease import Lease
-from shared.messaging import ReliableEventHandler, event_handler_for
+from shared.messaging import (
+    ReliableEventHandler, catalogued_handler, handle_catalogued_events,
+)
 from shared.outbox import (
     LEASES, RELAY, BrokerSink, Outbox, OutboxRelay, OutboxRelayRunner, RelayBackoff, new_document,
     with_events,
@@ -68,41 +71,26 @@ def test_events_document_matches_the_catalogue():
     assert docs.main(["--check"]) == 0, "docs/events.md is stale: run make docs"
 
 
-def handlers_in_services():
-    """("service.method", source, event type) of every event_handler (and of every type an
-    event_handler_for matches) under services/."""
+def handlers_of_services():
+    """("service.method", source, event type) of every event handler the registered services'
+    classes carry, as nameko will run them."""
     found = set()
-    for path in (ROOT / "services").rglob("service.py"):
-        tree = ast.parse(path.read_text())
-        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-            service = next((s.value.value for s in cls.body if isinstance(s, ast.Assign)
-                            and getattr(s.targets[0], "id", None) == "name"), None)
-            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
-                for decorator in method.decorator_list:
-                    if (isinstance(decorator, ast.Call)
-                            and getattr(decorator.func, "id", None) == "event_handler"):
-                        source, event = (a.value for a in decorator.args[:2])
-                        found.add((f"{service}.{method.name}", source, event))
-                    if (isinstance(decorator, ast.Call)
-                            and getattr(decorator.func, "id", None) == "event_handler_for"):
-                        patterns = [a.value for a in decorator.args]
-                        found |= {(f"{service}.{method.name}", event.producer, event.name)
-                                  for event in matching_event_types(patterns)}
-            bases = {getattr(b, "id", None) for b in cls.bases}
-            owns_api_keys = any(isinstance(s, ast.Assign)
-                                and getattr(s.targets[0], "id", None) == "owns_api_keys"
-                                and getattr(s.value, "value", False) is True for s in cls.body)
-            # shared.service_base.Service adds the key replica's handlers unless owns_api_keys.
-            if "ApiKeyReplica" in bases or ("Service" in bases and not owns_api_keys):
-                found.add((f"{service}.apply_api_key_issued", "projects", "apikey.issued"))
-                found.add((f"{service}.apply_api_key_revoked", "projects", "apikey.revoked"))
+    for service in registry.existing():
+        module_name, class_name = service.target.split(":")
+        service_cls = getattr(importlib.import_module(module_name), class_name)
+        for method_name in dir(service_cls):
+            for entrypoint in getattr(getattr(service_cls, method_name), "nameko_entrypoints",
+                                      ()):
+                if isinstance(entrypoint, ReliableEventHandler):
+                    found.add((f"{service.name}.{method_name}", entrypoint.source_service,
+                               entrypoint.event_type))
     return found
 
 
-def test_every_handler_is_in_the_catalogue_and_every_consumer_exists():
+def test_the_services_consume_exactly_what_the_catalogue_says():
     catalogued = {(consumer, event.producer, event.name)
                   for event in CATALOGUE for consumer in event.consumers}
-    assert handlers_in_services() == catalogued
+    assert handlers_of_services() == catalogued
 
 
 @pytest.mark.parametrize("pattern, name, matches", [
@@ -139,19 +127,48 @@ def test_a_subscription_consumes_each_matching_type_from_that_types_own_queue():
     assert all(event.consumers.count("digest.collect") == 1 for event in again)
 
 
-def test_a_pattern_handler_is_one_reliable_event_handler_per_matching_type():
+def test_a_catalogued_handler_gets_one_reliable_event_handler_per_type_the_catalogue_names():
+    catalogue = with_subscriptions(CATALOGUE, [Subscription("digest.collect", (
+        "measurement.signal_detected", "huddle.*"))])
+
     class Digest:
         name = "digest"
 
-        @event_handler_for("measurement.signal_detected", "huddle.*")
+        @catalogued_handler
         def collect(self, envelope):
             pass
 
+    class Nightly(Digest):
+        name = "digest"
+
+    for service_cls in (Digest, Nightly):
+        handle_catalogued_events(service_cls, catalogue)
     handlers = Digest.collect.nameko_entrypoints
     assert all(isinstance(handler, ReliableEventHandler) for handler in handlers)
     assert {(h.source_service, h.event_type) for h in handlers} == {
         ("measurement", "measurement.signal_detected"), ("projects", "huddle.item_raised"),
         ("projects", "huddle.item_escalated"), ("projects", "huddle.item_resolved")}
+    # Each class its own handlers: a subclass does not add its entrypoints to its parent's.
+    assert len(Nightly.collect.nameko_entrypoints) == len(handlers) == 4
+    assert Nightly.collect.nameko_entrypoints.isdisjoint(handlers)
+
+
+def test_a_handler_and_the_catalogue_that_disagree_stop_the_service_class():
+    class Unlisted:
+        name = "digest"
+
+        @catalogued_handler
+        def collect(self, envelope):
+            pass
+
+    with pytest.raises(TypeError, match="names no event for collect"):
+        handle_catalogued_events(Unlisted)
+
+    class Forgetful:
+        name = "measurement"  # the catalogue names measurement.track_project and others
+
+    with pytest.raises(TypeError, match="track_project"):
+        handle_catalogued_events(Forgetful)
 
 
 def test_keys_hash_and_parse():

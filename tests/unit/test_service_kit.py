@@ -11,7 +11,8 @@ from shared.openapi import openapi_path_of, page_of
 from shared.outbox import OutboxRelayRunner
 from shared.repository import AggregateRepository
 from shared.routes import route, routes_of
-from shared.service_base import KEY_REPLICA_HANDLERS, Service
+from shared.events.catalogue import KEY_REPLICA_HANDLERS
+from shared.service_base import Service
 from shared.storage import MongoDatabase, open_database
 from shared.web import PageQuery
 
@@ -57,7 +58,7 @@ def test_a_service_is_made_from_its_class_attributes():
     assert isinstance(ThingsService.relay, OutboxRelayRunner)
     assert ThingsService.relay.collections == ("things",)
     assert ThingsService.openapi_document["info"]["title"] == "PCN Improvement Network — things"
-    for handler in KEY_REPLICA_HANDLERS:  # every service but the registry keeps a key replica
+    for handler, _ in KEY_REPLICA_HANDLERS:  # every service but the registry keeps a key replica
         assert any(isinstance(e, ReliableEventHandler)
                    for e in getattr(ThingsService, handler).nameko_entrypoints)
         assert not hasattr(ProjectsService, handler)
