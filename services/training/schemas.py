@@ -45,6 +45,20 @@ def level_field(choices=LEVELS, **kwargs):
         choices, error=f"one of {', '.join(choices)}"), **kwargs)
 
 
+class NullableNested(fields.Nested):
+    """A nested object or null, documented as OpenAPI 3.0 writes that (``nullable`` beside an
+    ``allOf`` of the schema): apispec documents ``allow_none`` as "the schema or any object"."""
+
+    def __init__(self, nested, **kwargs):
+        metadata = {"nullable": True, **kwargs.pop("metadata", {})}
+        super().__init__(nested, allow_none=False, metadata=metadata, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None:
+            return None
+        return super().deserialize(value, attr, data, **kwargs)
+
+
 class RequirementIn(Strict):
     requirement_id = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z][a-z0-9_]{1,63}$", error="lower-case letters, digits and _"))
@@ -68,11 +82,17 @@ class TargetsIn(Strict):
     coverage = fields.Nested(CoverageTargetIn)
 
 
+# Days a level stays held without a refresher, by level: the keys are the levels, no others.
+RefreshDaysIn = type("RefreshDaysIn", (Strict,), {
+    "__doc__": "Days (30 to 3650) a level stays held without a refresher, by level.",
+    "error_messages": {"unknown": f"not a level: give one of {', '.join(AWARDABLE_LEVELS)}"},
+    **{level: bounded_integer(30, 3650) for level in AWARDABLE_LEVELS}})
+
+
 class FrameworkChangeIn(Strict):
     requirements = fields.List(fields.Nested(RequirementIn), validate=validate.Length(
         min=1, max=50))
-    refresh_days = fields.Dict(keys=level_field(AWARDABLE_LEVELS),
-                               values=bounded_integer(30, 3650))
+    refresh_days = fields.Nested(RefreshDaysIn)
     targets = fields.Nested(TargetsIn)
 
 
@@ -96,12 +116,32 @@ class StaffIn(Strict):
             raise ValidationError("a person leaves after they start", "left_on")
 
 
+IMPORT_ROWS = validate.Length(min=1, max=MAX_IMPORT_ROWS, error=f"1 to {MAX_IMPORT_ROWS} rows")
+
+
+def staff_csv(**kwargs):
+    return fields.String(validate=validate.Length(min=1, max=5_000_000), metadata={
+        "description": "the same fields as CSV with a header row (or give rows); any common "
+                       "line ending"}, **kwargs)
+
+
+class StaffRowsIn(Strict):
+    """A staff import as JSON rows (documented; ``StaffImportIn`` loads it)."""
+    rows = fields.List(fields.Nested(StaffIn), required=True, validate=IMPORT_ROWS,
+                       metadata={"description": "the people (or give csv)"})
+
+
+class StaffCsvIn(Strict):
+    """A staff import as CSV text (documented; ``StaffImportIn`` loads it)."""
+    csv = staff_csv(required=True)
+
+
 class StaffImportIn(Strict):
-    rows = fields.List(fields.Dict(), validate=validate.Length(
-        min=1, max=MAX_IMPORT_ROWS, error=f"1 to {MAX_IMPORT_ROWS} rows"),
-        metadata={"description": "StaffIn rows (or give csv)"})
-    csv = fields.String(validate=validate.Length(min=1, max=5_000_000), metadata={
-        "description": "the same fields as CSV with a header row (or give rows)"})
+    """What POST /staff-imports loads: ``rows`` or ``csv``, one of them (the document says
+    ``StaffRowsIn`` or ``StaffCsvIn``). Each row is loaded by ``StaffIn`` in the service layer,
+    so that a bad row is named ``rows.<n>.<field>`` and refuses the whole import."""
+    rows = fields.List(fields.Dict(), validate=IMPORT_ROWS)
+    csv = staff_csv()
 
     @validates_schema
     def rows_or_csv(self, data, **kwargs):
@@ -153,7 +193,8 @@ class AttendanceIn(Strict):
 
 class RegisterIn(Strict):
     csv = fields.String(required=True, validate=validate.Length(min=1, max=1_000_000),
-                        metadata={"description": "the register: header staff_id,status"})
+                        metadata={"description": "the register: header staff_id,status; any "
+                                                 "common line ending"})
 
 
 class AwardIn(Strict):
@@ -172,7 +213,7 @@ class AssessmentIn(Strict):
     notes = plain_text(2000, load_default=None, allow_none=True)
     assessor_staff_id = staff_id(load_default=None, allow_none=True, metadata={
         "description": "the assessing leader (required with a practice key)"})
-    training_need = fields.Nested(TrainingNeedIn, load_default=None, allow_none=True)
+    training_need = NullableNested(TrainingNeedIn, load_default=None)
 
 
 class StaffQuery(PageQuery):

@@ -15,16 +15,16 @@ from services.training.repository import OUTBOX_COLLECTIONS, TrainingRepository
 from services.training.schemas import (
     AssessmentIn, AttendanceIn, AwardIn, CohortIn, CohortOut, CohortQuery, EnrolmentOut,
     FrameworkChangeIn, FrameworkOut, OfferingIn, OfferingOut, OfferingQuery, PersonOut,
-    RegisterIn, ReportOut, ScopeQuery, StaffImportIn, StaffIn, StaffOut, StaffQuery, StaffRef,
-    StaffUpdateIn,
+    RegisterIn, ReportOut, ScopeQuery, StaffCsvIn, StaffImportIn, StaffIn, StaffOut, StaffQuery,
+    StaffRef, StaffRowsIn, StaffUpdateIn,
 )
 from shared.events.envelope import Trace, utc_now
 from shared.lease import leased_timer
 from shared.messaging import catalogued_handler
-from shared.openapi import binary, items_of, page_of
+from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
 from shared.service_base import Service
-from shared.web import trace_of
+from shared.web import load_body, trace_of
 
 MEMBERS = ("network_lead", "practice")  # every key of a network
 LEADS = ("network_lead",)
@@ -69,9 +69,10 @@ class TrainingService(Service):
 
     # Not /staff/import: GET and PATCH /staff/<staff_id> would answer that path too.
     @route("POST", "/staff-imports", "Import up to 5,000 people as JSON rows or CSV; any bad "
-           "row refuses all", body=StaffImportIn, answers={201: items_of(StaffOut)},
-           roles=MEMBERS)
-    def import_staff(self, request, principal, command):
+           "row refuses all", body=one_of(StaffRowsIn, StaffCsvIn),
+           answers={201: items_of(StaffOut)}, roles=MEMBERS)
+    def import_staff(self, request, principal):
+        command = load_body(request, StaffImportIn())
         return {"items": registry.import_staff(self.storage, principal, command, utc_now(),
                                                trace_of(request))}
 

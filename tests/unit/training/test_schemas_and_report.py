@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from services.training import schemas
 from services.training.commands import cohorts, registry, reports
 from services.training.charts import render_pyramid
+from services.training.domain.framework import AWARDABLE_LEVELS
 from shared.domain import NotFoundError
 from shared.events.envelope import Trace
 from tests.unit.training.conftest import (ADMIN, LEAD, NETWORK, OTHER_LEAD, PRACTICES, at,
@@ -54,6 +55,50 @@ def test_a_need_date_is_bounded_and_read_as_a_date():
     loaded = schemas.AssessmentIn().load({"assessed_level": "coach", "training_need": {
         "offering_id": "off_1", "by": "2026-06-01"}})
     assert loaded["training_need"]["by"] == date(2026, 6, 1)
+    assert schemas.AssessmentIn().load({"assessed_level": "coach",
+                                        "training_need": None})["training_need"] is None
+    assert schemas.AssessmentIn().load({"assessed_level": "coach"})["training_need"] is None
+    assert "by" in errors(schemas.AssessmentIn(), {"assessed_level": "coach",
+                                                   "training_need": {"offering_id": "o"}})[
+        "training_need"]
+
+
+def test_refresh_periods_are_keyed_by_level_and_nothing_else():
+    loaded = schemas.FrameworkChangeIn().load({"refresh_days": {"foundations": 365,
+                                                                "board": 730}})
+    assert loaded["refresh_days"] == {"foundations": 365, "board": 730}
+    assert schemas.FrameworkChangeIn().load({"refresh_days": {}})["refresh_days"] == {}
+    refused = errors(schemas.FrameworkChangeIn(), {"refresh_days": {"wizard": 365,
+                                                                    "coach": 10}})
+    assert refused["refresh_days"]["wizard"] == [
+        "not a level: give one of introduction, foundations, improvement_leader, coach, board"]
+    assert set(refused["refresh_days"]) == {"coach", "wizard"}
+
+
+def test_the_document_describes_needs_refresh_periods_and_imports_exactly():
+    """The fuzzer generates from these: a need is TrainingNeedIn or null (not any object),
+    refresh periods are keyed by the levels only, an import is rows or csv, not both."""
+    from services.training.service import TrainingService
+
+    document = TrainingService.openapi_document
+    components = document["components"]["schemas"]
+    assert components["AssessmentIn"]["properties"]["training_need"] == {
+        "allOf": [{"$ref": "#/components/schemas/TrainingNeedIn"}], "nullable": True,
+        "default": None}
+    assert components["FrameworkChangeIn"]["properties"]["refresh_days"] == {
+        "$ref": "#/components/schemas/RefreshDaysIn"}
+    refresh = components["RefreshDaysIn"]
+    assert list(refresh["properties"]) == list(AWARDABLE_LEVELS)
+    assert refresh["additionalProperties"] is False
+    body = document["paths"]["/staff-imports"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    assert body == {"oneOf": [{"$ref": "#/components/schemas/StaffRowsIn"},
+                              {"$ref": "#/components/schemas/StaffCsvIn"}]}
+    assert components["StaffRowsIn"]["required"] == ["rows"]
+    assert components["StaffRowsIn"]["properties"]["rows"]["items"] == {
+        "$ref": "#/components/schemas/StaffIn"}
+    assert components["StaffCsvIn"]["required"] == ["csv"]
+    assert "StaffImportIn" not in components
 
 
 def test_the_report_is_scoped_and_drawn(repository):
