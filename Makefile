@@ -60,4 +60,4 @@ bench: $(BIN)/nameko  ## throughput figures (see bench/)
 	$(BIN)/python bench/outbox.py
 
 docs: $(BIN)/nameko  ## regenerate docs/events.md and docs/asyncapi.yaml from the event catalogue
-	$(BIN)/python -m shared.events.docs
+	$(BIN)/python -m tools.event_docs

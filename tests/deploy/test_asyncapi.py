@@ -7,7 +7,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from shared.events import docs
+from tools import event_docs as docs
 from shared.events.catalogue import CATALOGUE, consumer_queues, make_event
 from shared.events.envelope import Trace
 from shared.messaging import dead_letter_queue_name

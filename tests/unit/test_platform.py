@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from services import registry
 from shared import auth
 from shared.errors import field_messages
-from shared.events import docs
+from tools import event_docs as docs
 from shared.events.catalogue import (
     CATALOGUE, Subscription, make_event, matching_event_types, topic_matches, validate_envelope,
     with_subscriptions,
