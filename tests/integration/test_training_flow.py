@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pytest
 from nameko.testing.services import entrypoint_hook
 
+from services.registry import CONFIG_PATH
 from shared.storage import open_database
-from tests.helpers import EventObserver, promtool_check_metrics, wait_until
+from tests.helpers import EventObserver, promtool_check_metrics, started, wait_until
 from tests.integration.conftest import network_project
 
 PRACTICES = ("F84001", "F84002", "F84003")
@@ -212,3 +213,18 @@ def test_bad_input_is_named_by_field_and_writes_nothing(registry):
         "assessed_level": "foundations", "assessor_staff_id": "mgr01"})
     assert response.status_code == 403 and "assessor_staff_id" in response.json()["fields"]
     assert lead.get("/staff/s03").json()["assessments"] == []
+
+
+def test_the_overdue_check_runs_as_often_as_the_config_says(container_factory, training_config):
+    """Every 60 s unless TRAINING_OVERDUE_CHECK_SECONDS says otherwise."""
+    from services.training.service import TrainingService
+
+    with open(CONFIG_PATH) as config:
+        assert "TRAINING_OVERDUE_CHECK_SECONDS: ${TRAINING_OVERDUE_CHECK_SECONDS:60}\n" in list(
+            config)
+    for setting, interval in ((7, 7.0), (None, 60.0)):
+        config = {**training_config, "TRAINING_OVERDUE_CHECK_SECONDS": setting}
+        container = started(container_factory, TrainingService, config)
+        timer = next(e for e in container.entrypoints if e.method_name == "check_overdue")
+        assert (timer.interval, timer.lease_seconds) == (interval, interval * 1.5 + 5)
+        container.stop()
