@@ -8,10 +8,12 @@ events of one aggregate reach the broker in the order they happened, even across
 A crash anywhere loses nothing: what is not marked sent is published again (consumers
 deduplicate on ``event_id``).
 
-The relay delivers through a sink: ``BrokerSink`` (the broker, above) for events; an email or
-webhook delivery is another sink behind its own ``OutboxRelayRunner``, with its own lease and a
-longer backoff, over the same outbox fields (see ``OutboxRelayRunner``). One replica per service
-relays at a time: the runner holds a ``shared.lease.Lease`` while it publishes.
+The relay delivers through a sink: ``BrokerSink`` (the broker, above) for events. Another kind
+of delivery that must leave in order and at least once can be another sink (``name``,
+``deliver``, ``close``) behind its own ``OutboxRelayRunner``, with its own lease and backoff,
+over the same outbox fields (see ``OutboxRelayRunner``); no service has one yet (notifications
+sends mail and webhooks with its own sender, which claims each notification). One replica per
+service relays at a time: the runner holds a ``shared.lease.Lease`` while it publishes.
 """
 import logging
 import time
@@ -142,8 +144,8 @@ class BrokerSink:
     A sink is anything with ``name``, ``deliver(envelopes)`` and ``close()``. ``deliver`` takes
     envelopes in outbox order and returns the set of ``event_id`` it delivered for certain; the
     relay keeps the others (and everything after them in the same document) pending. It raises
-    when it could deliver nothing (the relay then backs off). An email or webhook sink follows
-    the same contract; the relay never retries inside ``deliver``.
+    when it could deliver nothing (the relay then backs off). Another sink follows the same
+    contract; the relay never retries inside ``deliver``.
     """
 
     name = "broker"
@@ -203,9 +205,9 @@ class OutboxRelayRunner(BackgroundLoop):
     """Runs an ``OutboxRelay`` in the service process, woken after every worker.
 
     ``OutboxRelayRunner("projects", "keys")`` relays the events of those collections to the
-    broker. A relay to another sink (email, webhooks) is a second runner over the collections
-    that hold those deliveries, with a ``name`` of its own, its sink's factory and its own
-    backoff: ``OutboxRelayRunner("deliveries", name="email", sink=EmailSink.from_config,
+    broker. A relay to another sink is a second runner over the collections that hold those
+    deliveries, with a ``name`` of its own, its sink's factory (``config -> sink``) and its own
+    backoff, e.g. ``OutboxRelayRunner("deliveries", name="archive", sink=make_archive_sink,
     first_retry_seconds=30, max_retry_seconds=3600)``. Each ``name`` has its own lease (one
     replica relays it at a time) and its metrics under ``service="<service>/<name>"`` (the
     broker relay, named ``relay``, keeps ``service="<service>"``). What such a relay delivers
