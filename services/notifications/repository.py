@@ -9,11 +9,12 @@ takes items no digest holds yet. The domain says whom it wants in plain terms (`
 """
 from datetime import timedelta
 
-from services.notifications.domain import REASON_RESOLVED
+from services.notifications.domain.planning import REASON_RESOLVED, EventContext
+from services.notifications.domain.routing import Watching
 from shared.domain import ConflictError
-from shared.outbox import Outbox, without_outbox
+from shared.outbox import Outbox, new_document, without_outbox
 from shared.repository import AggregateRepository
-from shared.storage import DuplicateKeyError, ReturnDocument, as_utc
+from shared.storage import BulkWriteError, DuplicateKeyError, ReturnDocument, as_utc
 
 RECIPIENTS = "recipients"
 WATCHERS = "watchers"

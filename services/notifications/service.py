@@ -14,26 +14,25 @@ network lead, an admin, or their practice's key (``may_see_person``); the one-cl
 unsubscribe link is the person's own signed authority.
 """
 import base64
-import hashlib
-import hmac
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
 from services.notifications import commands, schemas, templates
-from services.notifications.channels import EmailChannel, WebhookChannel
+from services.notifications.channels import WebhookChannel
 from services.notifications.commands import Senders
-from services.notifications.domain import Settings, own_staff_id, settings_from_config
+from services.notifications.config import chart_timeout_of, email_channel_of, settings_of
+from services.notifications.domain.recipients import own_staff_id
+from services.notifications.domain.settings import Settings
 from services.notifications.repository import OUTBOX_COLLECTIONS, NotificationsRepository
 from shared import rpc
 from shared.background import BackgroundLoop
-from shared.events.catalogue import event_type
-from shared.events.envelope import EnvelopeSchema, utc_now
+from shared.events.envelope import utc_now
 from shared.lease import leased_timer
-from shared.messaging import catalogued_handler
+from shared.messaging import event_handler_for
 from shared.openapi import binary, items_of, page_of
 from shared.routes import route
 from shared.service_base import Service
@@ -47,7 +46,6 @@ PEOPLE = MEMBERS + ("person",)  # routes of one person: a person key may call th
 DELIVERY_PASS_SECONDS = 2
 WINDOW_PASS_SECONDS = 30
 SUMMARY_PASS_SECONDS = 300
-_ENVELOPE = EnvelopeSchema()
 
 
 def _wants_a_page(request):
@@ -58,20 +56,6 @@ def _wants_a_page(request):
 
 def _html(page):
     return Response(page, status=200, content_type="text/html; charset=utf-8")
-
-
-def settings_of(config):
-    """The service's ``Settings`` from its nameko config. Unset (empty) settings keep their
-    defaults; without ``NOTIFICATIONS_UNSUBSCRIBE_SECRET`` the unsubscribe links are signed
-    with a key derived from ``PCN_ADMIN_KEY`` (a new admin key voids old links)."""
-    given = {key: value for key, value in config.items()
-             if key.startswith("NOTIFICATIONS_") and value not in (None, "")}
-    settings = settings_from_config(given)
-    if not settings.unsubscribe_secret:
-        derived = hmac.new(str(config["PCN_ADMIN_KEY"]).encode("utf-8"),
-                           b"pcn notifications unsubscribe", hashlib.sha256).hexdigest()
-        settings = replace(settings, unsubscribe_secret=derived)
-    return settings
 
 
 def chart_from_measurement(config, timeout):
@@ -96,23 +80,16 @@ class Delivery(BackgroundLoop):
     stored, a retry asked for) and every ``DELIVERY_PASS_SECONDS`` (retries after their
     backoff, released and digested notices). Consumers never wait for SMTP or a webhook.
     Every replica sends; each notification is claimed by one (``claim_for_sending``).
-    Config: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SENDER``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
-    ``SMTP_STARTTLS``, ``CHART_RPC_TIMEOUT_SECONDS`` and the ``NOTIFICATIONS_*`` settings."""
+    Config: ``services/notifications/config.py`` reads it (SMTP, the chart RPC's patience and
+    the ``NOTIFICATIONS_*`` settings)."""
 
     def setup(self):
         config = self.container.config
         settings = settings_of(config)
-        email = EmailChannel(config.get("SMTP_HOST") or "127.0.0.1",
-                             int(config.get("SMTP_PORT") or 1025),
-                             config.get("SMTP_SENDER") or "PCN Improvement Network "
-                                                          "<notifications@pcn.example.org>",
-                             username=config.get("SMTP_USERNAME") or None,
-                             password=config.get("SMTP_PASSWORD") or None,
-                             starttls=bool(config.get("SMTP_STARTTLS")))
-        chart = chart_from_measurement(config,
-                                       float(config.get("CHART_RPC_TIMEOUT_SECONDS") or 3))
+        chart = chart_from_measurement(config, chart_timeout_of(config))
         self.kit = DeliveryKit(settings, Senders(
-            email=email, webhook=WebhookChannel(settings.allow_private_endpoints), chart=chart))
+            email=email_channel_of(config),
+            webhook=WebhookChannel(settings.allow_private_endpoints), chart=chart))
         self.repository = NotificationsRepository(
             open_database(config, self.container.service_name))
 
@@ -137,13 +114,6 @@ class Delivery(BackgroundLoop):
             time.sleep(0)  # let other green threads run between passes
 
 
-def as_received(envelope):
-    """The envelope as it travelled (JSON types): the handler gets it loaded."""
-    data = event_type(envelope["event_type"], envelope["schema_version"]).schema().dump(
-        envelope["data"])
-    return {**_ENVELOPE.dump(envelope), "data": data}
-
-
 class NotificationsService(Service):
     name = "notifications"
     repository = NotificationsRepository
@@ -156,13 +126,15 @@ class NotificationsService(Service):
     # --- events of the other services ----------------------------------------------------
 
     # Every routed event type, and those that stop a ladder (a huddle item's resolution, a
-    # practice's submission): the catalogue's SUBSCRIPTIONS names them.
-    @catalogued_handler
+    # practice's submission); the catalogue's SUBSCRIPTIONS lists the same patterns.
+    @event_handler_for("measurement.signal_detected", "measurement.assurance_changed",
+                       "measurement.submission_overdue", "measurement.recorded",
+                       "huddle.item_escalated", "huddle.item_resolved",
+                       "training.capability_gap_identified", "training.target_at_risk")
     def notify_of(self, envelope):
         """Store the notifications of one event (once, however often it comes); the sender
         (``Delivery``), woken as this worker ends, sends those due now."""
-        commands.notify(self.storage, as_received(envelope), utc_now(),
-                        self.delivery.settings)
+        commands.notify(self.storage, envelope, utc_now(), self.delivery.settings)
 
     # --- periodic passes (one replica at a time) --------------------------------------------
 
@@ -198,9 +170,7 @@ class NotificationsService(Service):
     @route("GET", "/networks/<network_id>/recipients", "List a network's recipients",
            query=PageQuery, answers={200: page_of(schemas.RecipientView)}, roles=MEMBERS)
     def list_recipients(self, request, network_id, principal, query):
-        items, total = commands.list_recipients(self.storage, principal, query, network_id)
-        return {"items": items, "page": query["page"], "page_size": query["page_size"],
-                "total": total}
+        return commands.list_recipients(self.storage, principal, query, network_id)
 
     @route("GET", "/recipients/<staff_id>", "Read a recipient",
            answers={200: schemas.RecipientView}, roles=PEOPLE)
@@ -304,12 +274,7 @@ class NotificationsService(Service):
            "first within each; with the unread count", query=schemas.InboxQuery,
            answers={200: schemas.InboxPage}, roles=PEOPLE)
     def inbox(self, request, staff_id, principal, query):
-        return self._inbox_page(principal, staff_id, query)
-
-    def _inbox_page(self, principal, staff_id, query):
-        items, total, unread = commands.inbox(self.storage, principal, staff_id, query)
-        return {"items": items, "page": query["page"], "page_size": query["page_size"],
-                "total": total, "unread": unread}
+        return commands.inbox(self.storage, principal, staff_id, query)
 
     @route("GET", "/recipients/<staff_id>/inbox/unread", "How many inbox items are unread",
            answers={200: schemas.UnreadView}, roles=PEOPLE)
@@ -333,7 +298,7 @@ class NotificationsService(Service):
            "with the unread count", query=schemas.InboxQuery, answers={200: schemas.InboxPage},
            roles=("person",))
     def own_inbox(self, request, principal, query):
-        return self._inbox_page(principal, own_staff_id(principal), query)
+        return commands.inbox(self.storage, principal, own_staff_id(principal), query)
 
     @route("GET", "/inbox/unread", "How many of your inbox items are unread (person key)",
            answers={200: schemas.UnreadView}, roles=("person",))
@@ -371,9 +336,7 @@ class NotificationsService(Service):
            "(status=failed: those waiting for an admin)", query=schemas.DeliveriesQuery,
            answers={200: page_of(schemas.NotificationView)}, roles=("network_lead",))
     def deliveries(self, request, principal, query):
-        items, total = commands.deliveries(self.storage, principal, query)
-        return {"items": items, "page": query["page"], "page_size": query["page_size"],
-                "total": total}
+        return commands.deliveries(self.storage, principal, query)
 
     @route("POST", "/deliveries/<notification_id>/retry", "Send a failed notification again "
            "(admin)", answers={200: schemas.NotificationView}, roles=("admin",))

@@ -10,7 +10,7 @@ from services.notifications import commands, domain
 from shared.auth import Principal
 from shared.domain import NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import event_type as event_type_named
-from shared.events.catalogue import make_event
+from shared.events.catalogue import make_event, validate_envelope
 from shared.events.envelope import Trace, isoformat
 from tests.unit.notifications.conftest import london, verify_standard_webhook
 
@@ -21,11 +21,13 @@ FRIDAY_10 = london(2026, 11, 27, 10, 0)
 
 
 def envelope(event_type, data, occurred_at, source="measurement", practice_id=None):
+    """The envelope of an event with JSON-shaped ``data``, as the handler gives it to
+    ``notify``: checked against the catalogue and loaded (datetimes, dates, a UUID id)."""
     # make_event dumps Python values: the JSON-shaped data is loaded by its schema first.
     loaded = event_type_named(event_type).schema().load(data)
     made = make_event(event_type, loaded, source=source, network_id=NETWORK, trace=Trace(),
                       practice_id=practice_id)
-    return {**made, "occurred_at": isoformat(occurred_at)}
+    return validate_envelope({**made, "occurred_at": isoformat(occurred_at)})
 
 
 def signal(kind="concern", occurred_at=FRIDAY_10, measure_id="msr_smr"):
@@ -95,13 +97,55 @@ def test_a_concern_signal_delivered_twice_reaches_each_network_lead_once_per_cha
     assert "practice.example.org" not in body.decode()
 
     for staff_id in ("lead.a", "lead.b"):
-        items, total, unread = commands.inbox(repository, ADMIN, staff_id,
-                                              {"page": 1, "page_size": 10, "archived": False})
-        assert total == 1 and unread == 1
+        page = commands.inbox(repository, ADMIN, staff_id,
+                              {"page": 1, "page_size": 10, "archived": False})
+        assert page["total"] == 1 and page["unread"] == 1
     # 2 people x 3 channels (lead.b's webhook suppressed: no contact), each seen twice.
     assert repository.count({"duplicates": 1}) == 6 == repository.count({})
     (no_hook,) = repository.notifications({"state": "suppressed"})
     assert (no_hook["recipient_id"], no_hook["reason"]) == ("lead.b", domain.REASON_NO_CONTACT)
+
+
+class CountingRepository:
+    """The repository with every method call it is asked for recorded, by name."""
+
+    def __init__(self, repository):
+        self.repository, self.calls = repository, []
+
+    def __getattr__(self, name):
+        attribute = getattr(self.repository, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return attribute(*args, **kwargs)
+        return counted
+
+
+def test_notify_reads_what_the_decision_needs_then_stores_one_plan(repository, settings):
+    network_lead(repository, "lead.a", webhook_url="https://hooks.example.org/pcn")
+    network_lead(repository, "lead.b")
+    person(repository, "sister.k", "leader", {"kind": "team", "id": "reception"})
+    counting, event = CountingRepository(repository), signal()
+    assert len(commands.notify(counting, event, FRIDAY_10, settings)) == 3
+    # Before: remember_event, route_of, recipients x2, watchers x2, add_notification x6 (12).
+    assert counting.calls == ["route_of", "event_context", "store_plan"]
+    counting.calls.clear()
+    assert commands.notify(counting, event, FRIDAY_10, settings) == []  # came again
+    assert counting.calls == ["route_of", "event_context", "store_plan"]
+    assert repository.count({"duplicates": 1}) == 6
+    counting.calls.clear()
+    escalated = envelope("huddle.item_escalated", {
+        "item_id": "hud_9", "team": "reception", "escalated_to": "sister.k",
+        "escalated_at": isoformat(FRIDAY_10)}, FRIDAY_10, source="projects")
+    commands.notify(counting, escalated, FRIDAY_10, settings)
+    # Before: remember_event, start_ladder, ladder, route_of, recipients, add_notification x3.
+    assert counting.calls == ["route_of", "event_context", "store_plan"]
+    ladder = repository.ladder(f"{domain.LADDER_HUDDLE}:{NETWORK}:hud_9")
+    assert ladder["state"] == "active"
+    # The ladder keeps the starting event's ids and thin data, as the steps' notices need.
+    assert ladder["started_by"]["data"] == {"item_id": "hud_9", "team": "reception"}
 
 
 def test_the_chart_goes_inline_when_measurement_answers_and_the_notice_goes_without_it_when_not(
@@ -304,10 +348,10 @@ def test_resolving_an_escalated_item_before_its_sla_stops_the_ladder(repository,
     escalated = envelope("huddle.item_escalated", {
         "item_id": "hud_2", "team": "reception", "escalated_to": "nobody.yet",
         "escalated_at": isoformat(escalated_at)}, escalated_at, source="projects")
-    resolved = envelope("huddle.item_resolved", {
-        "item_id": "hud_2", "team": "reception", "resolved_at": isoformat(escalated_at),
-        "was_escalated": True, "time_to_unblock_seconds": 3600.0},
-        escalated_at + timedelta(hours=1), source="projects")
+    resolution = {"item_id": "hud_2", "team": "reception", "resolved_at": isoformat(escalated_at),
+                  "was_escalated": True, "time_to_unblock_seconds": 3600.0}
+    resolved = envelope("huddle.item_resolved", resolution, escalated_at + timedelta(hours=1),
+                        source="projects")
     commands.notify(repository, escalated, escalated_at, settings)
     commands.notify(repository, resolved, escalated_at + timedelta(hours=1), settings)
     assert commands.run_ladders(repository, escalated_at + timedelta(days=30), settings) == []
@@ -316,7 +360,7 @@ def test_resolving_an_escalated_item_before_its_sla_stops_the_ladder(repository,
     late = envelope("huddle.item_escalated", {
         "item_id": "hud_3", "team": "reception", "escalated_to": "nobody.yet",
         "escalated_at": isoformat(escalated_at)}, escalated_at, source="projects")
-    early = envelope("huddle.item_resolved", {**resolved["data"], "item_id": "hud_3"},
+    early = envelope("huddle.item_resolved", {**resolution, "item_id": "hud_3"},
                      escalated_at, source="projects")
     commands.notify(repository, early, escalated_at, settings)
     commands.notify(repository, late, escalated_at, settings)
@@ -411,9 +455,10 @@ def test_smtp_down_for_a_while_loses_nothing_and_a_bounded_retry_ends_failed(
     for _ in range(settings.max_attempts + 2):
         moment += timedelta(hours=1)
         commands.deliver(repository, senders, moment, settings)
-    failed, total = commands.deliveries(repository, LEAD, {"status": "failed", "page": 1,
-                                                           "page_size": 10})
-    assert total == 2 and {f["attempts"] for f in failed} == {settings.max_attempts}
+    listing = commands.deliveries(repository, LEAD, {"status": "failed", "page": 1,
+                                                     "page_size": 10})
+    failed, total = listing["items"], listing["total"]
+    assert listing["page"] == 1 and listing["page_size"] == 10 and total == 2 and {f["attempts"] for f in failed} == {settings.max_attempts}
     raw = repository.database["notifications"].find_one({"_id": failed[0]["_id"]})
     assert [e["event_type"] for e in raw["outbox"]][-1] == "notification.failed"
     assert "practice.example.org" not in str(raw["outbox"])
@@ -514,26 +559,29 @@ def test_the_inbox_lists_unread_first_counts_marks_read_and_archives(repository,
         commands.notify(repository, signal(measure_id=f"m{index}", occurred_at=moment), moment,
                         settings)
     page = {"page": 1, "page_size": 2, "archived": False}
-    items, total, unread = commands.inbox(repository, ADMIN, "lead.a", page)
-    assert (total, unread, len(items)) == (3, 3, 2)
+    listing = commands.inbox(repository, ADMIN, "lead.a", page)
+    items = listing["items"]
+    assert listing == {"items": items, "page": 1, "page_size": 2, "total": 3, "unread": 3}
+    assert len(items) == 2
     oldest = items[-1]["_id"] if items[-1]["data"]["measure_id"] == "m0" else None
     newest = items[0]
     commands.mark_read(repository, ADMIN, "lead.a", newest["_id"], FRIDAY_10)
-    items, _, unread = commands.inbox(repository, ADMIN, "lead.a", {**page, "page_size": 3})
-    assert unread == 2 and items[-1]["_id"] == newest["_id"] and oldest != newest["_id"]
+    listing = commands.inbox(repository, ADMIN, "lead.a", {**page, "page_size": 3})
+    items = listing["items"]
+    assert listing["unread"] == 2 and items[-1]["_id"] == newest["_id"] and oldest != newest["_id"]
     commands.archive(repository, ADMIN, "lead.a", items[0]["_id"], FRIDAY_10)
-    _, total, unread = commands.inbox(repository, ADMIN, "lead.a", page)
-    assert (total, unread) == (2, 1)
-    _, archived, _ = commands.inbox(repository, ADMIN, "lead.a", {**page, "archived": True})
-    assert archived == 1
+    listing = commands.inbox(repository, ADMIN, "lead.a", page)
+    assert (listing["total"], listing["unread"]) == (2, 1)
+    archived = commands.inbox(repository, ADMIN, "lead.a", {**page, "archived": True})
+    assert archived["total"] == 1
 
 
 def test_a_practice_key_never_sees_another_practices_people(repository):
     practice_leads(repository, "F84001", "F84002")
     practice = Principal("k_p1", "practice", network_id=NETWORK, practice_id="F84001")
-    people, total = commands.list_recipients(repository, practice,
-                                             {"page": 1, "page_size": 10}, NETWORK)
-    assert [p["_id"] for p in people] == ["pm.f84001"] and total == 1
+    listing = commands.list_recipients(repository, practice, {"page": 1, "page_size": 10},
+                                       NETWORK)
+    assert [p["_id"] for p in listing["items"]] == ["pm.f84001"] and listing["total"] == 1
     with pytest.raises(NotFoundError):
         commands.get_preferences(repository, practice, "pm.f84002")
     other_lead = Principal("k_l2", "network_lead", network_id="net_west")

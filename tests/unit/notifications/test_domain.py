@@ -6,6 +6,7 @@ from datetime import date, timedelta, timezone
 import pytest
 
 from services.notifications import domain
+from services.notifications.config import settings_from_config
 from services.notifications.domain import Settings, WorkingCalendar
 from shared.domain import RuleBroken
 from shared.events.catalogue import CATALOGUE
@@ -109,13 +110,13 @@ def test_an_unknown_time_zone_or_clock_is_refused_naming_the_field():
 
 
 def test_settings_from_config_read_holidays_and_refuse_unknown_keys():
-    settings = domain.settings_from_config({
+    settings = settings_from_config({
         "NOTIFICATIONS_BANK_HOLIDAYS": ["2026-12-25", "2026-12-28"],
         "NOTIFICATIONS_WINDOW_START": "09:00", "AMQP_URI": "ignored"})
     assert date(2026, 12, 28) in settings.bank_holidays
     assert settings.window_start.hour == 9
     with pytest.raises(ValueError, match="NOTIFICATIONS_QUIET"):
-        domain.settings_from_config({"NOTIFICATIONS_QUIET": True})
+        settings_from_config({"NOTIFICATIONS_QUIET": True})
 
 
 def test_the_digest_slot_is_the_latest_digest_time_at_or_before_now():
@@ -128,3 +129,12 @@ def test_the_digest_slot_is_the_latest_digest_time_at_or_before_now():
         london(2026, 12, 1, 8, 0)
     assert domain.next_digest_at(person, london(2026, 11, 30, 7, 0), Settings()) - \
         london(2026, 11, 30, 7, 0) == timedelta(hours=1)
+
+
+def test_a_loaded_events_dates_are_kept_and_matched_as_the_json_it_travelled_in():
+    data = {"measure_id": "m1", "period": date(2026, 11, 2), "value": 41.5,
+            "escalated_at": london(2026, 11, 2, 9, 0), "kind": "concern"}
+    assert domain.thin_data(data) == {"measure_id": "m1", "period": "2026-11-02",
+                                      "kind": "concern"}
+    assert domain.rule_matches({"when": {"period": ["2026-11-02"]}}, data)
+    assert not domain.rule_matches({"when": {"period": ["2026-11-09"]}}, data)
