@@ -23,8 +23,10 @@ from datetime import datetime
 from shared import metrics
 from shared.amqp_publisher import ConfirmingPublisher, PublishFailed
 from shared.background import BackgroundLoop
+from shared.events.catalogue import CATALOGUE, consumer_queues, producers
 from shared.events.envelope import utc_now
 from shared.lease import Lease, new_owner
+from shared.messaging import UNROUTED
 from shared.storage import as_utc, open_database
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,17 @@ class Outbox:
         return count, max(age, 0.0)
 
 
+def queues_bound(exchange, routing_key, catalogue=CATALOGUE):
+    """The queues the topology (``shared.messaging``) gives an event published to ``exchange``
+    (``<producer>.events``) with ``routing_key`` (its event type): the catalogue's consumer
+    queues of that type, or ``pcn.unrouted`` (the alternate exchange) when none consumes it."""
+    queues = [queue_name for event, _, queue_name in consumer_queues(catalogue)
+              if f"{event.producer}.events" == exchange and event.name == routing_key]
+    if not queues and exchange in {f"{producer}.events" for producer in producers(catalogue)}:
+        return [UNROUTED]
+    return queues
+
+
 class BrokerSink:
     """Where the relay delivers today: each envelope to ``<source>.events`` with its event type
     as routing key, persistent, ``mandatory``, with publisher confirms.
@@ -155,7 +168,7 @@ class BrokerSink:
 
     @classmethod
     def from_config(cls, config):
-        return cls(ConfirmingPublisher(config["AMQP_URI"]))
+        return cls(ConfirmingPublisher(config["AMQP_URI"], queues_for=queues_bound))
 
     def deliver(self, envelopes):
         return self.publisher.publish_batch(

@@ -11,6 +11,7 @@ The shared epmd (4369) is used, as every Erlang node on the machine does.
     node.start()            # returns once the node accepts AMQP logins
     node.amqp_uri           # amqp://guest:guest@127.0.0.1:<port>/
     node.stop_app(); node.start_app(); node.restart(); node.kill(); node.stop()
+    kill_at_once(node_a, node_b)   # both down before the others notice either
 
     nodes = start_cluster(3, tmp_path)   # three nodes joined into one cluster
 
@@ -206,14 +207,13 @@ class RabbitNode:
 
     def kill(self):
         """SIGKILL the Erlang VM and its helpers, as a power cut or the OOM killer would."""
-        if self.process is None:
-            return
+        kill_at_once(self)
+
+    def _signal_kill(self):
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.process.wait(30)
-        self._reap()
 
     def _reap(self):
         self.process = None
@@ -252,6 +252,17 @@ class RabbitNode:
 
     def __repr__(self):
         return f"<RabbitNode {self.nodename} amqp={self.amqp_port} dist={self.dist_port}>"
+
+
+def kill_at_once(*nodes):
+    """SIGKILL every running one of ``nodes`` before reaping any, so that the survivors of a
+    cluster see them go together (no quorum queue elects a leader among them in between)."""
+    running = [node for node in nodes if node.process is not None]
+    for node in running:
+        node._signal_kill()
+    for node in running:
+        node.process.wait(30)
+        node._reap()
 
 
 def epmd_names():
