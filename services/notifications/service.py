@@ -32,7 +32,7 @@ from shared import rpc
 from shared.background import BackgroundLoop
 from shared.events.envelope import utc_now
 from shared.lease import leased_timer
-from shared.messaging import event_handler_for
+from shared.messaging import catalogued_handler
 from shared.openapi import binary, items_of, page_of
 from shared.routes import route
 from shared.service_base import Service
@@ -126,11 +126,8 @@ class NotificationsService(Service):
     # --- events of the other services ----------------------------------------------------
 
     # Every routed event type, and those that stop a ladder (a huddle item's resolution, a
-    # practice's submission); the catalogue's SUBSCRIPTIONS lists the same patterns.
-    @event_handler_for("measurement.signal_detected", "measurement.assurance_changed",
-                       "measurement.submission_overdue", "measurement.recorded",
-                       "huddle.item_escalated", "huddle.item_resolved",
-                       "training.capability_gap_identified", "training.target_at_risk")
+    # practice's submission): the catalogue's SUBSCRIPTIONS names them.
+    @catalogued_handler
     def notify_of(self, envelope):
         """Store the notifications of one event (once, however often it comes); the sender
         (``Delivery``), woken as this worker ends, sends those due now."""
