@@ -20,7 +20,7 @@ Each module holds one step, with what R does there and where this port departs f
 * :mod:`~analytics.spc.results` -- :class:`SpcPoint` and :class:`SpcAnalysis`;
 * :mod:`~analytics.spc.vocabulary` -- directions, point and assurance types, R's strings;
 * :mod:`~analytics.spc.verdict` -- the analysis in words ("special-cause improvement since
-  13 April 2026; assurance: hit and miss against the target 0.6").
+  13 April 2026; assurance: hit and miss against the target 0.6"): ``verdict.verdict()``.
 """
 
 from analytics.spc.analysis import analyse
@@ -31,7 +31,6 @@ from analytics.spc.results import (
     POINT_FIELDS, SpcAnalysis, SpcPoint, decisive_rule, special_cause_rules,
 )
 from analytics.spc.rules import RUN_LENGTH, TREND_LENGTH
-from analytics.spc.verdict import verdict
 from analytics.spc.vocabulary import (
     ASSURANCE_TYPES, COMMON_CAUSE, CONSISTENT_FAIL, CONSISTENT_PASS, DECREASE,
     IMPROVEMENT_DIRECTIONS, INCONSISTENT, INCREASE, NEUTRAL, POINT_TYPES, RULE_OUTSIDE_LIMITS,
@@ -44,7 +43,6 @@ from analytics.spc.vocabulary import (
 
 __all__ = [
     "analyse",
-    "verdict",
     "SpcAnalysis",
     "SpcPoint",
     "SpcInputError",

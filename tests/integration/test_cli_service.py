@@ -1,6 +1,8 @@
 """``pcnqi`` against the real projects and measurement services on the real broker: a
 1,000-row upload killed half-way and run again stores every row exactly once and pools them
-exactly; a file with a bad row names its line and stores nothing."""
+exactly; a file with a bad row names its line and stores nothing; the README's examples that
+need the service run as written. Every period is a fixed date in the past, so no test here
+depends on the day it runs."""
 import http.server
 import json
 import os
@@ -15,15 +17,19 @@ import pytest
 import requests
 
 from analytics import cli
+from analytics.spc import analyse
+from analytics.spc.verdict import verdict
 from services.measurement.domain import align_period
 from tests.helpers import wait_until
 from tests.integration.conftest import network_project
+from tests.unit.analytics import readme_examples
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRACTICES = tuple(f"F84{i:03d}" for i in range(1, 21))
 WEEKS = 50  # 20 practices x 50 weeks = 1,000 rows
 ROWS_PER_CHUNK = 50
 CHUNKS_BEFORE_THE_KILL = 10  # the 10th chunk is stored, but its answer never arrives
+LAST_WEEK = date(2025, 11, 24)  # a Monday in the past, whatever the day the tests run
 
 
 @pytest.fixture
@@ -53,11 +59,10 @@ def smr_counts(week_index, practice_index):
 
 def write_upload(path, weeks=WEEKS):
     """The network lead's CSV: one row per practice and week; returns {period: (Σn, Σd)}."""
-    this_week = align_period(date.today(), "week")
     lines, sums = ["period,practice,numerator,denominator"], {}
     for week_index in range(weeks):
         # any day of the week: the service aligns it to its Monday
-        day = this_week - timedelta(weeks=weeks - week_index) + timedelta(days=week_index % 7)
+        day = LAST_WEEK - timedelta(weeks=weeks - week_index) + timedelta(days=week_index % 7)
         period = align_period(day, "week").isoformat()
         for practice_index, code in enumerate(PRACTICES):
             numerator, denominator = smr_counts(week_index, practice_index)
@@ -206,7 +211,8 @@ def test_an_upload_killed_half_way_and_run_again_stores_every_row_once(
     # the service's analysis and chart of it, through pcnqi
     api = ["--api", f"http://{measurement_config['WEB_SERVER_ADDRESS']}"]
     capsys.readouterr()
-    assert cli.main(["spc", "--measure", measure_id, *api], {"PCN_API_KEY": lead.key}) == 0
+    assert cli.main(["spc", "--measure", measure_id, *api, "--format", "json"],
+                    {"PCN_API_KEY": lead.key}) == 0
     assert json.loads(capsys.readouterr().out) == lead.get(f"/measures/{measure_id}/spc").json()
     chart = tmp_path / "pooled.svg"
     assert cli.main(["chart", "--measure", measure_id, *api, "-o", str(chart)],
@@ -265,3 +271,45 @@ def test_a_file_with_a_bad_row_names_its_line_and_stores_nothing(
     status, _, err = finish(start_pcnqi(tmp_path, "badkey", api_url, "pcn_not_a_key", "spc",
                                         "--measure", measure_id), tmp_path, "badkey")
     assert status == 3 and "HTTP 401" in err
+
+
+def test_the_readme_examples_that_need_the_service_run_as_written(
+        smr_measure, network, measurement, measurement_config, tmp_path, monkeypatch, capsys):
+    """The README's ``export``, ``submit``, ``spc --measure`` and ``chart --measure`` lines, in
+    order, with F84001's key (a practice's rows), the measure's id and the service's address
+    put in place of the README's placeholders; run in this process, in a folder holding
+    weekly.csv."""
+    measure_id, lead = smr_measure
+    practice = measurement.as_key(network["F84001"].key)
+    real = {readme_examples.MEASURE_ID: measure_id, readme_examples.API_KEY: practice.key,
+            readme_examples.API_URL: f"http://{measurement_config['WEB_SERVER_ADDRESS']}"}
+    weeks = [LAST_WEEK - timedelta(weeks=20 - i) for i in range(20)]
+    counts = [(30 + i % 5, 50) for i in range(20)]
+    (tmp_path / "weekly.csv").write_text("period,numerator,denominator\n" + "".join(
+        f"{week},{n},{d}\n" for week, (n, d) in zip(weeks, counts)), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    environ, ran = {}, []
+    for line, words in readme_examples.commands():
+        if not readme_examples.needs_the_service(words):
+            continue  # run by tests/unit/analytics/test_readme_examples.py
+        words = [real.get(word, word) for word in words]
+        if words[0] == "export":
+            environ.update({name: real.get(value, value)
+                            for name, value in readme_examples.exported(words).items()})
+            continue
+        for name in readme_examples.input_files(words):
+            assert (tmp_path / name).exists(), f"the README names {name}: write it here"
+        if words[1] == "chart":  # the pooled series is made from events: wait for it
+            assert wait_until(lambda: len(practice.get(
+                f"/measures/{measure_id}/pooled").json()["periods"]) == len(weeks))
+        assert cli.main(words[1:], environ, today=LAST_WEEK) == 0, capsys.readouterr().err
+        ran.append((words[1], capsys.readouterr().out))
+        if "-o" in words:
+            assert (tmp_path / words[words.index("-o") + 1]).stat().st_size > 1000
+
+    assert [command for command, _ in ran] == ["submit", "spc", "chart"]
+    assert ran[0][1].startswith("20 of 20 rows stored in 1 chunk(s): 20 created")
+    assert environ == {"PCN_API_URL": real[readme_examples.API_URL], "PCN_API_KEY": practice.key}
+    analysis = analyse(weeks, [n / d for n, d in counts], improvement="increase", target=0.6)
+    assert ran[1][1].splitlines()[0] == verdict(analysis, 0.6)

@@ -118,7 +118,8 @@ def test_smr_network_project_pools_signals_once_and_charts(smr, service_config):
     import contextlib
 
     with contextlib.redirect_stdout(output):
-        assert cli.main(["spc", path, "--improvement", "increase", "--target", "0.6"]) == 0
+        assert cli.main(["spc", path, "--improvement", "increase", "--target", "0.6",
+                         "--format", "json"]) == 0
     from_cli = json.loads(output.getvalue())
     assert from_cli["points"] == analysis["points"]
     assert (from_cli["variation_type"], from_cli["assurance_type"]) == (

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from analytics import charts, cli
+from analytics.cli import service_api
 from analytics.cli import main
 from analytics.spc import POINT_FIELDS, analyse
 
@@ -58,7 +59,8 @@ def error_line(err):
 # --------------------------------------------------------------------------- #
 def test_json_output(tmp_path, capsys):
     path = write_csv(tmp_path, series_rows(ABOVE))
-    code, out, err = run_cli(capsys, "spc", path, "--improvement", "increase", "--target", "5")
+    code, out, err = run_cli(capsys, "spc", path, "--improvement", "increase", "--target", "5",
+                             "--format", "json")
     assert code == 0
     assert err == ""
     data = json.loads(out)
@@ -110,7 +112,7 @@ def test_csv_output(tmp_path, capsys):
 
 def test_missing_values_and_short_group_warning(tmp_path, capsys):
     path = write_csv(tmp_path, series_rows([10, 12, "NA", 12, "", 12, 10]))
-    code, out, err = run_cli(capsys, "spc", path, "--improvement", "neutral")
+    code, out, err = run_cli(capsys, "spc", path, "--improvement", "neutral", "--format", "json")
     assert code == 0
     data = json.loads(out)
     assert [p["value"] for p in data["points"]] == [10.0, 12.0, None, 12.0, None, 12.0, 10.0]
@@ -128,7 +130,7 @@ def test_options_are_passed_through(tmp_path, capsys):
     rebase = (START + timedelta(weeks=14)).isoformat()
     code, out, err = run_cli(
         capsys, "spc", path, "--improvement", "increase", "--fix-after", "12",
-        "--rebase", rebase, "--rebase", "2000-01-01", "--no-screen-outliers",
+        "--rebase", rebase, "--rebase", "2000-01-01", "--no-screen-outliers", "--format", "json",
     )  # fmt: skip
     assert code == 0, err
     points = json.loads(out)["points"]
@@ -143,14 +145,14 @@ def test_extra_columns_and_bom_are_accepted(tmp_path, capsys):
     path.write_text(
         "\ufeffpractice, value ,date\nA,1,2024-01-01\nA,2,2024-01-08\n", encoding="utf-8"
     )
-    code, out, _ = run_cli(capsys, "spc", str(path), "--improvement", "increase")
+    code, out, _ = run_cli(capsys, "spc", str(path), "--improvement", "increase", "--format", "json")
     assert code == 0
     assert [p["value"] for p in json.loads(out)["points"]] == [1.0, 2.0]
 
 
 def test_empty_series_gives_empty_output(tmp_path, capsys):
     path = write_csv(tmp_path, [])
-    code, out, _ = run_cli(capsys, "spc", path, "--improvement", "increase")
+    code, out, _ = run_cli(capsys, "spc", path, "--improvement", "increase", "--format", "json")
     assert code == 0
     assert json.loads(out) == {"points": [], "variation_type": None, "assurance_type": None}
 
@@ -170,7 +172,7 @@ def test_empty_series_gives_empty_output(tmp_path, capsys):
         (["2024-01-01,1", "2024-01-08,inf"], "date,value", "line 3: field 'value': 'inf' is not finite"),
         (["2024-01-01,1", "2024-01-08"], "date,value", "line 3: field 'value': missing"),
         (["2024-01-01,1"], "date,amount", "line 1: missing column(s) 'value'"),
-        (["2024-01-01,1"], "day,value", "line 1: missing column(s) 'date'"),
+        (["2024-01-01,1"], "day,value", "line 1: missing column(s) 'period'"),
     ],
 )
 def test_bad_input_file(tmp_path, capsys, rows, header, expected):
@@ -594,7 +596,7 @@ def run_with_service(capsys, stand_in, *argv, key="pcn_practice_key"):
     env = {"PCN_API_URL": stand_in.url}
     if key:
         env["PCN_API_KEY"] = key
-    code = main(list(argv), env)
+    code = main(list(argv), env, today=TODAY)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -616,7 +618,7 @@ def test_submit_sends_every_chunk_with_its_key(tmp_path, capsys, stand_in):
                            "earlier run of this file (if another file changed them since, run "
                            "again with --resend)")
     assert err.splitlines()[-1].endswith("100/100 rows (100%)")
-    lines, digest = cli.read_submissions(path, PROPORTION, date.today())
+    lines, digest = cli.read_submissions(path, PROPORTION, TODAY)
     chunks = cli.make_chunks("msr_smr", lines, digest, 30)
     posts = stand_in.posts()
     assert [body for *_, body in posts] == [c.body for c in chunks]
@@ -676,7 +678,7 @@ def test_no_key_is_a_usage_error(tmp_path, capsys, stand_in):
 
 def test_an_unreachable_service_is_retried_then_exit_3(tmp_path, capsys, monkeypatch):
     pauses = []
-    monkeypatch.setattr(cli.time, "sleep", pauses.append)
+    monkeypatch.setattr(service_api.time, "sleep", pauses.append)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -690,7 +692,7 @@ def test_an_unreachable_service_is_retried_then_exit_3(tmp_path, capsys, monkeyp
 
 def test_a_lost_answer_is_retried_with_the_same_key(tmp_path, capsys, stand_in, monkeypatch):
     pauses = []
-    monkeypatch.setattr(cli.time, "sleep", pauses.append)
+    monkeypatch.setattr(service_api.time, "sleep", pauses.append)
     stand_in.answers[("GET", "/measures/msr_smr")] = [MEASURE_ANSWER]
     stand_in.answers[("POST", "/submissions/batch")] = [
         (503, {"Retry-After": "3"}, b"busy"), (502, {}, b"bad gateway"),
@@ -710,7 +712,7 @@ def test_spc_and_chart_of_a_measure_come_from_the_service(tmp_path, capsys, stan
     served = {"measure_id": "msr_smr", "series": "F84001", **analysis}
     stand_in.answers[("GET", "/measures/msr_smr/spc")] = [(200, {}, served)]
     code, out, err = run_with_service(capsys, stand_in, "spc", "--measure", "msr_smr",
-                                      "--practice", "F84001")
+                                      "--practice", "F84001", "--format", "json")
     assert code == 0, err
     assert json.loads(out) == served
     assert stand_in.requests[-1][1] == "/measures/msr_smr/spc?practice_id=F84001"

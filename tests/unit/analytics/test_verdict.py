@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from analytics.spc import SpcAnalysis, analyse, verdict
+from analytics.spc import SpcAnalysis, analyse
 from analytics.spc.verdict import (
-    assurance_in_words, long_date, number_in_words, since, variation_in_words,
+    assurance_in_words, long_date, number_in_words, since, variation_in_words, verdict,
 )
 
 # 14 weeks about 0.57, then 7 weeks above the mean from Monday 13 April 2026: a run
