@@ -110,6 +110,15 @@ def check_network_readable(principal, network_id):
         raise NotFoundError(f"no such network {network_id}", {"network_id": ["not found"]})
 
 
+def check_network_lead(principal, network_id):
+    """Only the network's lead (and admin) changes what the whole network shares (its training
+    framework, its catalogue): 404 to outsiders, 403 to the network's practices."""
+    check_network_readable(principal, network_id)
+    if not may_manage_network(principal, network_id):
+        raise NotPermitted("this needs the network lead's key",
+                           {"network_id": ["only the network's leads may do this"]})
+
+
 # --- projects --------------------------------------------------------------------------------
 
 def check_project_visible(principal, project, takes_part=None):
@@ -206,6 +215,34 @@ def may_see_person(principal, staff_id, network_id, practice_id):
     return practice_id is not None and is_practice_of(principal, practice_id, network_id)
 
 
+def check_staff_visible(principal, staff):
+    """A member of staff's training record (None: there is none): their practice's key, their
+    network's lead and admin see it; to anyone else it does not exist."""
+    if staff is None or not may_act_for_practice(principal, staff["practice_id"],
+                                                 staff["network_id"]):
+        raise NotFoundError("no such staff member",
+                            {"staff_id": [f"{(staff or {}).get('_id', '?')} not found"]})
+
+
+def check_may_assess(principal, staff, assessor):
+    """A member of staff is assessed by a leader of their own team (``assessor``, whom their
+    practice's key names), by their network's lead or by admin; to anyone who may not see
+    their record they do not exist."""
+    check_staff_visible(principal, staff)
+    if may_manage_network(principal, staff["network_id"]):
+        return
+    if assessor is None:
+        raise NotPermitted("a practice's assessment names its leader",
+                           {"assessor_staff_id": ["give the assessing leader's staff id"]})
+    if not (assessor["leader"] and assessor["practice_id"] == staff["practice_id"]
+            and assessor["team"] == staff["team"]):
+        raise NotPermitted("only the person's team leaders assess them", {
+            "assessor_staff_id": [f"{assessor['_id']} is not a leader of team "
+                                  f"{staff['team']} at {staff['practice_id']}"]})
+    if assessor.get("left_on"):
+        raise NotPermitted("the assessor has left", {"assessor_staff_id": ["left"]})
+
+
 def may_see_deliveries(principal):
     """The audit of deliveries: network leads (their network) and admins (every network)."""
     return is_admin(principal) or principal.role == NETWORK_LEAD
@@ -260,13 +297,3 @@ def deliveries_scope(principal, network_id=None):
         raise NotFoundError("no such network", {"network_id": ["not found"]})
     return Scope(network_id=principal.network_id)
 
-
-# Still called by services/training until it moves to ``listing_scope``; removed then.
-def listable_by(principal, practice_field=None, network_field="network_id"):
-    from shared.repository import scope_selector
-    return scope_selector(listing_scope(principal), practice_field, network_field)
-
-
-def all_of(*selectors, **field_values):
-    from shared.repository import all_of as joined
-    return joined(*selectors, **field_values)

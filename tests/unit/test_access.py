@@ -20,6 +20,9 @@ CALLERS = {"admin": ADMIN, "ops": OPS, "lead": LEAD, "south lead": SOUTH_LEAD,
            "practice": PRACTICE, "other practice": OTHER_PRACTICE, "person": PERSON}
 NORTH_PRACTICE_KEY = {"role": "practice", "network_id": "north-pcn"}
 NORTH_LEAD_KEY = {"role": "network_lead", "network_id": "north-pcn"}
+NURSE = {"_id": "nurse-1", "network_id": "north-pcn", "practice_id": "F84001", "team": "nurses"}
+TEAM_LEADER = {"_id": "lead-1", "practice_id": "F84001", "team": "nurses", "leader": True}
+OTHER_TEAM_LEADER = {**TEAM_LEADER, "_id": "lead-2", "team": "reception"}
 
 
 def allowed(check):
@@ -67,6 +70,16 @@ ACCESS_TABLE = [
         p, "pm.2", "north-pcn", None), "Y.Y...."),
     ("list north-pcn's recipients", allowed(
         lambda p: access.network_listing_scope(p, "north-pcn")), "Y.Y.YY."),
+    ("change north-pcn's training framework", allowed(
+        lambda p: access.check_network_lead(p, "north-pcn")), "Y.Y...."),
+    ("see the training record of nurse-1 of F84001", allowed(
+        lambda p: access.check_staff_visible(p, NURSE)), "Y.Y.Y.."),
+    ("assess nurse-1, naming their team's leader", allowed(
+        lambda p: access.check_may_assess(p, NURSE, TEAM_LEADER)), "Y.Y.Y.."),
+    ("assess nurse-1, naming no leader", allowed(
+        lambda p: access.check_may_assess(p, NURSE, None)), "Y.Y...."),
+    ("assess nurse-1, naming another team's leader", allowed(
+        lambda p: access.check_may_assess(p, NURSE, OTHER_TEAM_LEADER)), "Y.Y...."),
     ("see the deliveries audit", access.may_see_deliveries, "Y.YY..."),
     ("retry a failed delivery", access.may_retry_delivery, "Y......"),
     ("call a route for network leads", allowed(

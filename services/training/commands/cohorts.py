@@ -10,7 +10,6 @@ from services.training.domain.csv_files import parse_register_csv
 from services.training.domain.evidence import live_project_of
 from services.training.domain.framework import day
 from services.training.domain.obligations import person_gaps
-from services.training.domain.permissions import check_staff_access
 from services.training.repository import COHORTS, OFFERINGS
 from shared import access
 from shared.domain import NotFoundError, RuleBroken
@@ -24,8 +23,8 @@ def add_offering(repository, principal, command, now, trace):
 
 def list_offerings(repository, principal, query):
     """The catalogue of the caller's network (every key of a network sees it)."""
-    selector = access.all_of(access.listable_by(principal), network_id=query.get("network_id"),
-                             kind=query.get("kind"))
+    selector = repository.scoped(access.listing_scope(principal),
+                                 network_id=query.get("network_id"), kind=query.get("kind"))
     return repository.listing(OFFERINGS, selector, query)
 
 
@@ -57,11 +56,12 @@ def cohort_or_404(repository, principal, cohort_id):
 
 def cohort_view(cohort, principal):
     """A cohort as the caller may see it: a practice key sees its own people only."""
-    if principal.role != "practice":
+    practice_id = access.own_practice(principal)
+    if practice_id is None:
         return cohort
-    mine = [e for e in cohort["enrolments"] if e["practice_id"] == principal.practice_id]
+    mine = [e for e in cohort["enrolments"] if e["practice_id"] == practice_id]
     waiting = [{**w, "position": n} for n, w in enumerate(cohort["waiting"], start=1)
-               if w["practice_id"] == principal.practice_id]
+               if w["practice_id"] == practice_id]
     taken = sum(1 for e in cohort["enrolments"] if e["state"] != "withdrawn")
     return {**cohort, "enrolments": mine, "waiting": waiting,
             "places_left": max(0, cohort["capacity"] - taken)}
@@ -73,7 +73,7 @@ def get_cohort(repository, principal, cohort_id):
 
 def _staff_in_cohort_network(repository, principal, cohort, staff_id):
     staff = repository.staff(staff_id)
-    check_staff_access(principal, staff)
+    access.check_staff_visible(principal, staff)
     if staff["network_id"] != cohort["network_id"]:
         raise NotFoundError("no such staff member in this network",
                             {"staff_id": [f"{staff_id} not found"]})

@@ -5,12 +5,12 @@ from services.training.domain import framework
 from services.training.domain.framework import day
 from services.training.domain.obligations import (closing_events, derive_obligations,
                                                   with_obligations)
-from services.training.domain.permissions import check_network_reader
+from shared import access
 from shared.domain import Change
 
 
 def get_framework(repository, principal, network_id):
-    check_network_reader(principal, network_id)
+    access.check_network_readable(principal, network_id)
     return repository.framework(network_id)
 
 

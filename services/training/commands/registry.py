@@ -8,7 +8,6 @@ from services.training.domain.csv_files import parse_staff_csv
 from services.training.domain.evidence import with_earlier_evidence
 from services.training.domain.obligations import person_gaps
 from services.training.domain.people import MAX_IMPORT_ROWS, check_import_rows
-from services.training.domain.permissions import check_network_lead, check_staff_access
 from services.training.repository import STAFF
 from shared import access
 from shared.domain import Change, NotFoundError, RuleBroken
@@ -56,7 +55,7 @@ def import_staff(repository, principal, command, now, trace):
 
 def update_staff(repository, principal, staff_id, command, now, trace):
     staff = repository.staff(staff_id)
-    check_staff_access(principal, staff)
+    access.check_staff_visible(principal, staff)
     change = people.update_staff(staff, command, repository.framework(staff["network_id"]),
                                  now, trace)
     return store_staff_change(repository, change)
@@ -65,9 +64,9 @@ def update_staff(repository, principal, staff_id, command, now, trace):
 def list_staff(repository, principal, query):
     """A page of the registry: a practice key lists its own practice, others their network
     (optionally one practice or team)."""
-    selector = access.all_of(access.listable_by(principal, practice_field="practice_id"),
-                             network_id=query.get("network_id"),
-                             practice_id=query.get("practice_id"), team=query.get("team"))
+    selector = repository.scoped(access.listing_scope(principal), practice_field="practice_id",
+                                 network_id=query.get("network_id"),
+                                 practice_id=query.get("practice_id"), team=query.get("team"))
     return repository.listing(STAFF, selector, query)
 
 
@@ -75,15 +74,15 @@ def get_person(repository, principal, staff_id, now):
     """A person's record: levels held and lapsed, each requirement's due date, overdue and
     lapsed flags, practical evidence (projects and PDSA cycles), assessments and needs."""
     staff = repository.staff(staff_id)
-    check_staff_access(principal, staff)
+    access.check_staff_visible(principal, staff)
     return person_gaps(staff, repository.framework(staff["network_id"]), now)
 
 
 def award_level(repository, principal, command, now, trace):
     """A level recorded from outside the catalogue (prior training), by the network's leads."""
     staff = repository.staff(command["staff_id"])
-    check_staff_access(principal, staff)
-    check_network_lead(principal, staff["network_id"])
+    access.check_staff_visible(principal, staff)
+    access.check_network_lead(principal, staff["network_id"])
     framework = repository.framework(staff["network_id"])
     fields, events = award(staff, command["level"], framework, now, trace,
                            evidence=command["evidence"])
@@ -94,7 +93,7 @@ def award_level(repository, principal, command, now, trace):
 def assess(repository, principal, staff_id, command, now, trace):
     """A leader's assessment of a member of their team, with an optional training need."""
     staff = repository.staff(staff_id)
-    check_staff_access(principal, staff)
+    access.check_staff_visible(principal, staff)  # before anything of their network is read
     assessor = None
     if command.get("assessor_staff_id"):
         assessor = repository.staff(command["assessor_staff_id"])

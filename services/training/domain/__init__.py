@@ -10,7 +10,6 @@ A person's obligations live in their staff document beside the levels they hold,
 a level, closing the gaps it meets and the events of both are one write under one version.
 
 - ``framework``: the levels, the levels a person holds, a network's requirements and targets
-- ``permissions``: who may read and change a network's and a practice's records
 - ``people``: a person's document, registration, changes, the import's checks
 - ``obligations``: what a person must hold by when, and the gaps when they do not
 - ``catalogue``: offerings, cohorts, enrolment and waiting lists, attendance

@@ -4,7 +4,7 @@ and attendance (repeated absence tells the person's team leaders)."""
 from datetime import date
 
 from services.training.domain.framework import BOARD_LEVEL, EVENTS, day
-from services.training.domain.permissions import check_network_lead
+from shared import access
 from shared.domain import Change, ConflictError, NotFoundError, RuleBroken, new_id
 
 OFFERING_KINDS = ("course", "workshop", "webinar", "masterclass", "programme", "board_session")
@@ -15,7 +15,7 @@ REPEATED_ABSENCES = 2  # absences (not apologies) in one cohort that tell the pe
 
 
 def new_offering(command, principal, now):
-    check_network_lead(principal, command["network_id"])
+    access.check_network_lead(principal, command["network_id"])
     if command["kind"] == "board_session" and command.get("awards_level") not in (None,
                                                                                   BOARD_LEVEL):
         raise RuleBroken("board sessions award the board level",
@@ -34,7 +34,7 @@ def new_offering(command, principal, now):
 
 
 def new_cohort(offering, command, principal, now):
-    check_network_lead(principal, offering["network_id"])
+    access.check_network_lead(principal, offering["network_id"])
     dates = sorted(command["session_dates"])
     sessions = [{"session_id": f"s{number}", "number": number, "on": on.isoformat()}
                 for number, on in enumerate(dates, start=1)]

@@ -5,30 +5,14 @@ project."""
 from services.training.domain.framework import day
 from services.training.domain.obligations import lead_lacks_foundations
 from shared import access
-from shared.domain import Change, NotFoundError, NotPermitted, RuleBroken
+from shared.domain import Change, NotFoundError, RuleBroken
 
 LIVE_PROJECT_STAGES = ("planning", "testing", "implementing", "sustaining")
 PAST_PLANNING = ("testing", "implementing", "sustaining", "closed")
 
 
-def check_may_assess(principal, staff, assessor):
-    """Only the person's team leaders, the network's leads and admins assess."""
-    if access.may_manage_network(principal, staff["network_id"]):
-        return
-    if assessor is None:
-        raise NotPermitted("a practice's assessment names its leader",
-                           {"assessor_staff_id": ["give the assessing leader's staff id"]})
-    if not (assessor["leader"] and assessor["practice_id"] == staff["practice_id"]
-            and assessor["team"] == staff["team"]):
-        raise NotPermitted("only the person's team leaders assess them", {
-            "assessor_staff_id": [f"{assessor['_id']} is not a leader of team "
-                                  f"{staff['team']} at {staff['practice_id']}"]})
-    if assessor.get("left_on"):
-        raise NotPermitted("the assessor has left", {"assessor_staff_id": ["left"]})
-
-
 def assess(staff, command, principal, assessor, offering, now):
-    check_may_assess(principal, staff, assessor)
+    access.check_may_assess(principal, staff, assessor)
     record = {"assessed_level": command["assessed_level"], "notes": command.get("notes"),
               "assessed_by": assessor["_id"] if assessor else principal.key_id,
               "assessed_at": now}

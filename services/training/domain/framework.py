@@ -4,7 +4,7 @@ targets, changed by its leads. Dates are ISO strings (``YYYY-MM-DD``), which sor
 do; ``day`` and ``add_days`` make them."""
 from datetime import date, timedelta
 
-from services.training.domain.permissions import check_network_lead
+from shared import access
 from shared.domain import Change, EventSource, RuleBroken
 
 EVENTS = EventSource("training")
@@ -110,7 +110,7 @@ def _same_terms(old, new):
 def change_framework(framework, command, principal, now):
     """A network lead's change to requirements, refresh periods or targets: it applies from
     ``now`` on and is kept with who and when. Returns the :class:`Change`."""
-    check_network_lead(principal, framework["network_id"])
+    access.check_network_lead(principal, framework["network_id"])
     changed = {}
     if command.get("requirements") is not None:
         ids = [r["requirement_id"] for r in command["requirements"]]
