@@ -17,7 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.training import commands, domain  # noqa: E402
+from services.training.commands.overdue import overdue_check  # noqa: E402
+from services.training.domain.framework import default_framework  # noqa: E402
+from services.training.domain.obligations import (  # noqa: E402
+    derive_obligations, with_obligations,
+)
+from services.training.domain.people import new_staff  # noqa: E402
 from services.training.repository import STAFF, TrainingRepository  # noqa: E402
 from shared import storage  # noqa: E402
 from shared.events.envelope import Trace  # noqa: E402
@@ -32,7 +37,7 @@ PASS_AT = datetime(2026, 4, 10, 2, tzinfo=timezone.utc)
 def staff_documents(size):
     """``size`` people: FALLING_DUE starters of 5 January without introduction (due 5
     April), a tenth recent starters due after the pass, the rest trained long ago."""
-    framework = domain.default_framework(NETWORK)
+    framework = default_framework(NETWORK)
     documents = []
     for n in range(size):
         if n < FALLING_DUE:
@@ -45,12 +50,12 @@ def staff_documents(size):
                "practice_id": PRACTICES[n % len(PRACTICES)], "team": f"team{n % 7}",
                "role": "clinician", "leader": False, "lived_experience_partner": False,
                "started_on": datetime.fromisoformat(started).date(), "left_on": None}
-        staff = domain.new_staff(row, BUILT_AT)
+        staff = new_staff(row, BUILT_AT)
         if trained:
             staff["levels"] = {"introduction": {"awarded_on": "2024-03-01", "offering_id": None,
                                                 "cohort_id": None, "evidence": "induction",
                                                 "refreshed_on": None}}
-        staff.update(domain.with_obligations(staff, domain.derive_obligations(
+        staff.update(with_obligations(staff, derive_obligations(
             staff, framework, BUILT_AT)))
         documents.append(staff)
     return documents
@@ -66,10 +71,10 @@ def measure(uri, size):
         for start in range(0, size, 5000):
             repository.add_staff(documents[start:start + 5000])
         started = time.perf_counter()
-        first = commands.overdue_check(repository, PASS_AT, Trace())
+        first = overdue_check(repository, PASS_AT, Trace())
         first_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        second = commands.overdue_check(repository, PASS_AT, Trace())
+        second = overdue_check(repository, PASS_AT, Trace())
         second_seconds = time.perf_counter() - started
         assert first["gaps"] == FALLING_DUE and second["gaps"] == 0, (first, second)
         assert database[STAFF].count_documents({}) == size

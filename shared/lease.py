@@ -75,16 +75,29 @@ class LeasedTimer(Timer):
     should still record the period it has done: a takeover can run it earlier than the period's
     end, and a lease cannot tell two periods apart.
 
+    ``interval_setting`` names a config setting that, when set, replaces ``interval`` (seconds)
+    as the service starts, so an operator tunes the job in ``services/config.yaml``.
+
     A tick whose lease check fails (storage down) is skipped and logged; the timer goes on.
     """
 
-    def __init__(self, interval, lease=None, lease_seconds=None, eager=False, **kwargs):
+    def __init__(self, interval, lease=None, lease_seconds=None, eager=False,
+                 interval_setting=None, **kwargs):
         self.lease_name = lease
-        self.lease_seconds = lease_seconds if lease_seconds is not None else interval * 1.5 + 5
+        self.given_lease_seconds = lease_seconds
+        self.interval_setting = interval_setting
         self.lease = None
         super().__init__(interval, eager=eager, **kwargs)
 
+    @property
+    def lease_seconds(self):
+        if self.given_lease_seconds is not None:
+            return self.given_lease_seconds
+        return self.interval * 1.5 + 5
+
     def setup(self):
+        if self.interval_setting and self.container.config.get(self.interval_setting):
+            self.interval = float(self.container.config[self.interval_setting])
         service_name = self.container.service_name
         self.lease = Lease(open_database(self.container.config, service_name),
                            self.lease_name or f"{service_name}.{self.method_name}",

@@ -19,7 +19,7 @@ from services.training.schemas import (
     StaffRef, StaffRowsIn, StaffUpdateIn,
 )
 from shared.events.envelope import Trace, utc_now
-from shared.lease import LeasedTimer, leased_timer
+from shared.lease import leased_timer
 from shared.messaging import catalogued_handler
 from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
@@ -34,23 +34,6 @@ LEADS = ("network_lead",)
 OVERDUE_CHECK_SETTING = "TRAINING_OVERDUE_CHECK_SECONDS"
 OVERDUE_CHECK_SECONDS = 60
 TARGETS_CHECK_SECONDS = 3600
-
-
-class ConfiguredLeasedTimer(LeasedTimer):
-    """``leased_timer`` whose interval is the config setting ``setting`` (seconds; ``default``
-    when unset), read when the service starts; its lease lasts 1.5 intervals + 5 s."""
-
-    def __init__(self, setting, default, **kwargs):
-        self.setting, self.default = setting, default
-        super().__init__(default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.setting) or self.default)
-        self.lease_seconds = self.interval * 1.5 + 5
-        super().setup()
-
-
-configured_leased_timer = ConfiguredLeasedTimer.decorator
 
 
 class TrainingService(Service):
@@ -229,7 +212,7 @@ class TrainingService(Service):
 
     # --- periodic passes -------------------------------------------------------------------
 
-    @configured_leased_timer(OVERDUE_CHECK_SETTING, OVERDUE_CHECK_SECONDS)
+    @leased_timer(interval=OVERDUE_CHECK_SECONDS, interval_setting=OVERDUE_CHECK_SETTING)
     def check_overdue(self):
         """Gaps for the requirements that fell due since the last pass (each raised once)."""
         return overdue.overdue_check(self.storage, utc_now(), Trace())

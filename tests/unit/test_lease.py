@@ -149,3 +149,15 @@ def test_two_replicas_with_a_leased_timer_run_it_on_one_until_it_stops(
     eventlet.sleep(0.3)
     assert DIGESTS[ran_before:] and set(DIGESTS[ran_before:]) == {
         "replica-2" if holder == "replica-1" else "replica-1"}
+
+
+def test_a_leased_timer_takes_its_interval_from_a_setting_when_one_is_given(storage_config):
+    for setting, interval in ((7, 7.0), (None, 60.0)):
+        timer = LeasedTimer(60, interval_setting="JOB_SECONDS")
+        timer.method_name = "job"
+        timer.container = SimpleNamespace(config={**storage_config, "JOB_SECONDS": setting},
+                                          service_name="unit")
+        timer.setup()
+        assert (timer.interval, timer.lease_seconds) == (interval, interval * 1.5 + 5)
+    fixed = LeasedTimer(60, lease_seconds=300, interval_setting="JOB_SECONDS")
+    assert fixed.lease_seconds == 300
