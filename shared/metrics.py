@@ -3,10 +3,16 @@
 The metric objects are module-level, as prometheus-client intends: the registry is
 process-wide and the ``service`` label tells services apart.
 """
+import logging
 import time
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
 
 ENTRYPOINT_CALLS = Counter(
     "pcn_entrypoint_calls", "Entrypoint calls by outcome (success, client_error, error).",
@@ -36,9 +42,60 @@ EVENTS_LEFT_TO_REDELIVERY = Counter(
     "pcn_events_left_to_redelivery",
     "Acks or requeues lost with the broker connection; the broker redelivers those events.",
     ["service", "handler", "event_type"])
-OUTBOX_BACKLOG = Gauge("pcn_outbox_backlog", "Events waiting in the outbox.", ["service"])
-OUTBOX_OLDEST_AGE = Gauge(
-    "pcn_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox.", ["service"])
+
+
+class OutboxGauges:
+    """``pcn_outbox_backlog`` and ``pcn_outbox_oldest_age_seconds``, read from storage at every
+    scrape, so they are true while the broker is down whatever the relay is doing (waiting out
+    its backoff, or blocked on a connect or on confirms that will not come).
+
+    A relay ``watch``es its outbox with a function returning ``(events pending, age in seconds
+    of the oldest)``; ``record`` sets a reading directly (the relay does after each pass). When
+    storage cannot be read, a scrape shows the last reading.
+    """
+
+    def __init__(self):
+        self._readers = {}  # service label: function returning (pending, oldest age)
+        self._readings = {}  # service label: the last (pending, oldest age)
+
+    def watch(self, service, read_backlog):
+        self._readers[service] = read_backlog
+
+    def forget(self, service, read_backlog):
+        """Stop reading for ``service`` (if ``read_backlog`` is still its reader); the last
+        reading stays, as a gauge keeps its value."""
+        if self._readers.get(service) == read_backlog:  # the same bound method
+            del self._readers[service]
+
+    def record(self, service, pending, oldest_age):
+        self._readings[service] = (pending, oldest_age)
+
+    def describe(self):
+        return list(self._families({}))
+
+    def collect(self):
+        for service, read_backlog in list(self._readers.items()):
+            try:
+                self._readings[service] = read_backlog()
+            except Exception as exc:  # storage down: the last reading stands
+                log.debug("cannot read the outbox backlog of %s: %r", service, exc)
+        return self._families(self._readings)
+
+    @staticmethod
+    def _families(readings):
+        backlog = GaugeMetricFamily("pcn_outbox_backlog", "Events waiting in the outbox.",
+                                    labels=["service"])
+        oldest = GaugeMetricFamily("pcn_outbox_oldest_age_seconds",
+                                   "Age of the oldest event waiting in the outbox.",
+                                   labels=["service"])
+        for service, (pending, oldest_age) in sorted(readings.items()):
+            backlog.add_metric([service], pending)
+            oldest.add_metric([service], oldest_age)
+        return [backlog, oldest]
+
+
+OUTBOX_GAUGES = OutboxGauges()
+REGISTRY.register(OUTBOX_GAUGES)
 # Prometheus reads /metrics, not /ready: each scrape (and each /ready call) sets this gauge
 # from the same checks, so an alert can see a service that runs but is not ready.
 READINESS_CHECK = Gauge(

@@ -127,14 +127,20 @@ class Outbox:
         return removed
 
     def backlog(self):
-        """(number of pending events, age in seconds of the oldest pending event)."""
+        """(number of pending events, age in seconds of the oldest pending event), from one
+        aggregation per collection over the documents with ``outbox_since`` (indexed), cheap
+        enough for every scrape of /metrics."""
         count, oldest = 0, None
         for name in self.collections:
-            for doc in self.database[name].find({OUTBOX_SINCE: {"$exists": True}},
-                                                {OUTBOX: 1, OUTBOX_SINCE: 1}):
-                count += len(doc.get(OUTBOX) or [])
-                since = as_utc(doc[OUTBOX_SINCE])
-                oldest = since if oldest is None else min(oldest, since)
+            for row in self.database[name].aggregate([
+                    {"$match": {OUTBOX_SINCE: {"$exists": True}}},
+                    {"$group": {"_id": None,
+                                "events": {"$sum": {"$size": {"$ifNull": [f"${OUTBOX}", []]}}},
+                                "oldest": {"$min": f"${OUTBOX_SINCE}"}}}]):
+                count += row["events"]
+                if row.get("oldest") is not None:  # mongomock groups an empty match as well
+                    since = as_utc(row["oldest"])
+                    oldest = since if oldest is None else min(oldest, since)
         age = (utc_now() - oldest).total_seconds() if oldest is not None else 0.0
         return count, max(age, 0.0)
 
@@ -209,8 +215,7 @@ class OutboxRelay:
 
     def record_backlog(self):
         count, age = self.outbox.backlog()
-        metrics.OUTBOX_BACKLOG.labels(self.service_name).set(count)
-        metrics.OUTBOX_OLDEST_AGE.labels(self.service_name).set(age)
+        metrics.OUTBOX_GAUGES.record(self.service_name, count, age)
         return count, age
 
 
@@ -254,12 +259,17 @@ class OutboxRelayRunner(BackgroundLoop):
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.lease = Lease(database, self.name, new_owner(service_name),
                            float(config.get("OUTBOX_LEASE_SECONDS", 15)), collection=LEASES)
+        # Every scrape reads the backlog from storage: the gauges show what waits during an
+        # outage even while a pass is blocked or backing off.
+        metrics.OUTBOX_GAUGES.watch(label, self.relay.outbox.backlog)
 
     def after_stop(self):
+        metrics.OUTBOX_GAUGES.forget(self.relay.service_name, self.relay.outbox.backlog)
         self.relay.sink.close()
         self.lease.release()
 
     def after_kill(self):
+        metrics.OUTBOX_GAUGES.forget(self.relay.service_name, self.relay.outbox.backlog)
         self.relay.sink.close()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
