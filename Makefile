@@ -10,7 +10,23 @@ export PCN_ADMIN_KEY ?=
 # Empty: every service of services/registry.py that exists; or e.g. SERVICES=projects.
 SERVICES ?=
 
-.PHONY: install up down demo dev test prepare-tests test-shifted-clock test-unit test-integration test-deploy bench docs
+.PHONY: install up down demo dev test prepare-tests test-shifted-clock test-unit test-integration test-deploy bench docs web-assets
+
+# The web service's front end and its browser tests: NHS.UK frontend and axe-core from the npm
+# registry with the lock file, and the local OpenID provider in its own virtualenv (it needs
+# Flask >= 3.1, which nameko's Werkzeug 3.0.6 pin rules out).
+OIDC_VENV ?= .venv-oidc
+$(OIDC_VENV)/.installed: tools/oidc_provider/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: install Python 3.11"; exit 2; }
+	$(PYTHON) -m venv $(OIDC_VENV)
+	$(OIDC_VENV)/bin/pip install --quiet -r tools/oidc_provider/requirements.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node 20 and npm (apt-get install nodejs npm)"; exit 2; }
+	npm ci --no-audit --no-fund
+
+web-assets: node_modules/.package-lock.json $(OIDC_VENV)/.installed  ## NHS.UK frontend, axe-core and the local OpenID provider
 
 $(BIN)/nameko: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is missing: install Python 3.11 (apt-get install python3.11 python3.11-venv, or pyenv install 3.11)"; exit 2; }
@@ -30,14 +46,14 @@ up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, Pr
 down:
 	$(COMPOSE) down
 
-demo: $(BIN)/nameko  ## the main job; starts the services as local processes when none answer
+demo: $(BIN)/nameko web-assets  ## the main job; starts the services as local processes when none answer
 	$(BIN)/python -m tools.demo
 
-dev: $(BIN)/nameko  ## every service as a local process on the local RabbitMQ (no Docker)
+dev: $(BIN)/nameko web-assets  ## every service as a local process on the local RabbitMQ (no Docker)
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
 	MONGO_URI=$${MONGO_URI:-mongomock://dev} $(BIN)/python -m tools.dev $(SERVICES)
 
-test: $(BIN)/nameko prepare-tests  ## the whole suite, then the unit suite under shifted clocks
+test: $(BIN)/nameko prepare-tests web-assets  ## the whole suite, then the unit suite under shifted clocks
 	$(PYTEST) tests
 	$(BIN)/python -m tools.shifted_clock
 
@@ -50,7 +66,7 @@ test-shifted-clock: $(BIN)/nameko prepare-tests  ## the unit suite under shifted
 test-unit: $(BIN)/nameko
 	$(PYTEST) tests/unit
 
-test-integration: $(BIN)/nameko prepare-tests
+test-integration: $(BIN)/nameko prepare-tests web-assets
 	$(PYTEST) tests/integration
 
 test-deploy: $(BIN)/nameko prepare-tests

@@ -52,6 +52,7 @@ SERVICES = (
     RegisteredService("measurement", 8002, "MeasurementService"),
     RegisteredService("training", 8003, "TrainingService"),
     RegisteredService("notifications", 8004, "NotificationsService"),
+    RegisteredService("web", 8005, "WebService"),
 )
 
 

@@ -13,9 +13,9 @@ from shared import access
 from shared.domain import Change, ConflictError, NotFoundError, RuleBroken
 from shared.events.measurement import SERIES_POOLED
 
-from services.measurement import domain
+from services.measurement import domain, summaries
 from services.measurement.repository import (
-    MEASURES, POOLED_SUMS, PROJECTS, SERIES_STATE, SUBMISSIONS, series_state_id,
+    MEASURES, PARTICIPATIONS, POOLED_SUMS, PROJECTS, SERIES_STATE, SUBMISSIONS, series_state_id,
 )
 
 OVERDUE_LOOKBACK_PERIODS = 8
@@ -100,7 +100,40 @@ def get_measure(repository, principal, measure_id):
 
 def rebase_measure(repository, principal, measure_id, command, now, trace):
     measure, _ = get_measure_and_project(repository, principal, measure_id, write=True)
-    return repository.apply(MEASURES, domain.add_rebase(measure, command["date"]))
+    rebased = repository.apply(MEASURES, domain.add_rebase(measure, command["date"]))
+    refresh_summaries(repository, rebased)
+    return rebased
+
+
+def refresh_summaries(repository, measure):
+    """Analyse every series of ``measure`` again for the summary table (after a rebase)."""
+    project = repository.find(PROJECTS, measure["project_id"])
+    summaries.store(repository.database, measure, SERIES_POOLED, domain.analyse_series(
+        measure, pooled_points(repository, measure, project), SERIES_POOLED))
+    for practice_id in repository.participants(measure["project_id"]):
+        points = repository.practice_series(measure["_id"], practice_id)
+        if points:
+            summaries.store(repository.database, measure, practice_id,
+                            domain.analyse_series(measure, points, practice_id))
+
+
+def network_summary(repository, principal, network_id):
+    """The latest SPC state of every series of the network's measures that ``principal`` may
+    see (a practice key: the measures of projects its practice takes part in, their pooled
+    series and its own), in three queries whatever the size of the network."""
+    access.check_network_readable(principal, network_id)
+    measures = repository.find_many(MEASURES, {"network_id": network_id})
+    participants = {}
+    for document in repository.database[PARTICIPATIONS].find(
+            {"project_id": {"$in": sorted({m["project_id"] for m in measures})}},
+            {"project_id": 1, "practice_id": 1}):
+        participants.setdefault(document["project_id"], set()).add(document["practice_id"])
+    if access.is_practice_key(principal):
+        measures = [m for m in measures
+                    if principal.practice_id in participants.get(m["project_id"], ())]
+    measures.sort(key=lambda m: (m["name"], m["_id"]))
+    return summaries.network_table(measures, summaries.of_measures(
+        repository.database, [m["_id"] for m in measures]), participants, principal)
 
 
 # --- submissions --------------------------------------------------------------------------
@@ -268,6 +301,7 @@ def apply_to_network_series(repository, recorded, trace):
             (recorded["practice_id"], repository.practice_series(measure["_id"],
                                                                  recorded["practice_id"]))):
         analysis = domain.analyse_series(measure, points, series)
+        summaries.store(repository.database, measure, series, analysis)  # the dashboard's
         state_id = series_state_id(measure["_id"], series)
         state = repository.find(SERIES_STATE, state_id)
         update, events = domain.series_state_update(state_id, state, analysis, measure,

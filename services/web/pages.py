@@ -1,0 +1,132 @@
+"""What every HTML page of the web service shares: rendering with Jinja and the NHS.UK
+macros, the security headers, the session of the signed-in person, CSRF on forms, sign-in
+redirects that return only within the site, and per-page latency metrics."""
+import functools
+import logging
+import pathlib
+import time
+from urllib.parse import quote, urlsplit
+
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
+from prometheus_client import Histogram
+from werkzeug.wrappers import Response
+
+from services.web.sessions import SESSION_COOKIE, csrf_matches
+from services.web.upstream import UpstreamRefused
+from shared.web import http
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
+PAGE_DURATION = Histogram("pcn_web_page_duration_seconds", "Time to answer each web page.",
+                          ["page", "status"],
+                          buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+UPSTREAM_CALLS = Histogram("pcn_web_upstream_calls", "Upstream calls made to answer a page.",
+                           ["page"], buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50))
+
+environment = Environment(
+    loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageLoader("nhsuk_frontend_jinja")]),
+    undefined=ChainableUndefined, autoescape=True)
+
+
+def content_security_policy(issuer):
+    """No inline script or style, nothing framed, forms post here (and sign-out may redirect
+    to the provider)."""
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            f"form-action 'self' {issuer}; frame-ancestors 'none'")
+
+
+def secure(response, issuer, personal=True):
+    headers = response.headers
+    headers["Content-Security-Policy"] = content_security_policy(issuer)
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if personal:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def safe_return_to(target, default="/"):
+    """``target`` when it is a path of this site (not //host, not a scheme, no backslash),
+    else ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def redirect(location, status=303):
+    return Response("", status=status, headers={"Location": location})
+
+
+def html(template, status=200, **context):
+    body = environment.get_template(template).render(**context)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def page(method, path, *, signed_in=True, form=False, personal=True):
+    """An HTML page at ``method path``. ``signed_in``: without a live session, a GET goes
+    through sign-in and comes back here, anything else answers 401. ``form``: a POST checked
+    against the session's CSRF token (403 otherwise). The method is called with ``session``
+    (or None) and the path arguments; it returns a ``Response`` or (template, context)."""
+    def decorate(method_function):
+        name = method_function.__name__
+
+        @functools.wraps(method_function)
+        def entrypoint(self, request, **arguments):
+            started = time.perf_counter()
+            self.upstream_calls = 0
+            response = self._page_response(request, method_function, signed_in, form,
+                                           arguments)
+            secure(response, self.settings.oidc_issuer, personal)
+            PAGE_DURATION.labels(name, str(response.status_code)).observe(
+                time.perf_counter() - started)
+            UPSTREAM_CALLS.labels(name).observe(self.upstream_calls)
+            response.headers["X-Upstream-Calls"] = str(self.upstream_calls)
+            return response
+        return http(method, path)(entrypoint)
+    return decorate
+
+
+class PageHost:
+    """Mixed into the web service: runs a page with its session, CSRF check and errors."""
+
+    def current_session(self, request):
+        return self.sessions().find(request.cookies.get(SESSION_COOKIE))
+
+    def _page_response(self, request, method_function, signed_in, form, arguments):
+        session = self.current_session(request) if signed_in or form else None
+        if signed_in and session is None:
+            if request.method == "GET":
+                here = request.full_path.rstrip("?")
+                return redirect(f"/sign-in?return_to={quote(here, safe='')}")
+            return self.error_page(401, "You are signed out",
+                                   "Your session has ended. Sign in again and try once more.")
+        if form and not csrf_matches(session, request.form.get("csrf_token")
+                                       or request.args.get("csrf_token")):
+            return self.error_page(403, "This form has expired",
+                                   "Go back, reload the page and send the form again.",
+                                   session)
+        try:
+            answer = method_function(self, request, session=session, **arguments)
+        except UpstreamRefused as refused:
+            if refused.status in (403, 404):
+                return self.error_page(404, "Page not found",
+                                       "There is nothing here you can see.", session)
+            log.error("an upstream service refused %s: %s", request.path, refused)
+            return self.error_page(502, "Sorry, there is a problem with the service",
+                                   "Try again later.", session)
+        if isinstance(answer, Response):
+            return answer
+        template, context = answer
+        return html(template, **self.common_context(session, request), **context)
+
+    def error_page(self, status, title, message, session=None):
+        return html("error.jinja", status=status, title=title, message=message,
+                    **self.common_context(session, None))

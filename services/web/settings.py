@@ -1,0 +1,39 @@
+"""The web service's settings, read from the nameko config (services/config.yaml: WEB_*)."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Where the site is, which OpenID provider signs people in, and where the services are."""
+    base_url: str
+    oidc_issuer: str
+    oidc_client_id: str
+    oidc_client_key_file: str  # PEM private key for private_key_jwt; empty: one per process
+    oidc_scopes: str
+    projects_url: str
+    measurement_url: str
+    training_url: str
+    notifications_url: str
+    session_idle_seconds: int
+    session_absolute_seconds: int
+    cookie_secure: bool
+
+    @classmethod
+    def from_config(cls, config):
+        def get(name, default):
+            value = config.get(name)
+            return default if value in (None, "") else value
+        return cls(
+            base_url=str(get("WEB_BASE_URL", "http://localhost:8005")).rstrip("/"),
+            oidc_issuer=str(get("WEB_OIDC_ISSUER", "http://127.0.0.1:9400")).rstrip("/"),
+            oidc_client_id=str(get("WEB_OIDC_CLIENT_ID", "pcn-web")),
+            oidc_client_key_file=str(get("WEB_OIDC_CLIENT_KEY_FILE", "")),
+            oidc_scopes=str(get("WEB_OIDC_SCOPES", "openid profile nationalrbacaccess")),
+            projects_url=str(get("WEB_PROJECTS_URL", "http://127.0.0.1:8001")).rstrip("/"),
+            measurement_url=str(get("WEB_MEASUREMENT_URL", "http://127.0.0.1:8002")).rstrip("/"),
+            training_url=str(get("WEB_TRAINING_URL", "http://127.0.0.1:8003")).rstrip("/"),
+            notifications_url=str(get("WEB_NOTIFICATIONS_URL",
+                                      "http://127.0.0.1:8004")).rstrip("/"),
+            session_idle_seconds=int(get("WEB_SESSION_IDLE_MINUTES", 30)) * 60,
+            session_absolute_seconds=int(get("WEB_SESSION_ABSOLUTE_HOURS", 8)) * 3600,
+            cookie_secure=str(get("WEB_COOKIE_SECURE", "false")).lower() == "true")

@@ -1,0 +1,3 @@
+document.body
+  ? document.body.classList.add("js-enabled")
+  : document.documentElement.classList.add("js-enabled");
