@@ -37,7 +37,7 @@ class AggregateRepository:
             self.database[collection].insert_one(new_document(document, events))
         except DuplicateKeyError:
             raise ConflictError(conflict_message or "it exists already",
-                           {"id": [f"{document['_id']} exists already"]}) from None
+                                {"id": [f"{document['_id']} exists already"]}) from None
         return document
 
     def update(self, collection, document_id, update, events=(), guard=None):

@@ -49,6 +49,10 @@ class Api:
     def call(self, method, path, body=None, expected=(200, 201)):
         response = requests.request(method, self.base + path, json=body, timeout=10,
                                     headers={"Authorization": f"Bearer {self.key}"})
+        return self.answer_of(method, path, response, expected)
+
+    @staticmethod
+    def answer_of(method, path, response, expected=(200, 201)):
         if response.status_code not in expected:
             sys.exit(f"{method} {path} answered {response.status_code}: {response.text}")
         return response.json()
@@ -300,9 +304,21 @@ def register_smr_team(args, lead_key, network_id, codes):
              "role": "lived_experience_partner", "lived_experience_partner": True},
             {"staff_id": "pm-02", "practice_id": codes[1], "team": "management",
              "role": "practice_manager", "leader": True}]
-    imported = training.call("POST", "/staff-imports", {"rows": [
-        {"network_id": network_id, "started_on": started, **row} for row in rows]})
-    print(f"training registry: {len(imported['items'])} people of the SMR team imported")
+    body = {"rows": [{"network_id": network_id, "started_on": started, **row} for row in rows]}
+    imported = []
+
+    def import_once_training_knows_the_practices():
+        # The registry reaches training by events: a practice registered a moment ago may
+        # not be known there yet (422 saying so); anything else ends the demo.
+        response = requests.post(f"{args.training}/staff-imports", json=body, timeout=10,
+                                 headers={"Authorization": f"Bearer {lead_key}"})
+        if response.status_code == 422 and "registered in the last few seconds" in response.text:
+            return False
+        imported.append(training.answer_of("POST", "/staff-imports", response))
+        return True
+    wait_for(import_once_training_knows_the_practices,
+             "the training service to hear of the practices")
+    print(f"training registry: {len(imported[0]['items'])} people of the SMR team imported")
 
 
 def train_the_lead(args, lead_key, network_id, project):

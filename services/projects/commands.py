@@ -18,8 +18,9 @@ from services.projects.repository import (
 # --- registry -----------------------------------------------------------------------------
 
 def create_network(repository, principal, command, now, trace):
-    network = {"_id": command["id"], "name": command["name"], "created_at": now}
-    return repository.insert(NETWORKS, network, conflict_message="the network exists already")
+    network, events = domain.register_network(command, now, trace)
+    return repository.insert(NETWORKS, network, events,
+                             conflict_message="the network exists already")
 
 
 def list_networks(repository, principal, query):
@@ -34,9 +35,8 @@ def create_practice(repository, principal, command, now, trace):
                          {"network_id": [f"{command['network_id']} is unknown"]})
     if not access.may_manage_network(principal, command["network_id"]):
         raise NotFoundError("no such network", {"network_id": ["not found"]})
-    practice = {"_id": command["ods_code"], "name": command["name"],
-                "network_id": command["network_id"], "created_at": now}
-    return repository.insert(PRACTICES, practice,
+    practice, events = domain.register_practice(command, now, trace)
+    return repository.insert(PRACTICES, practice, events,
                              conflict_message="the practice exists already")
 
 

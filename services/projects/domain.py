@@ -29,6 +29,36 @@ HUDDLE_TRANSITIONS = {"open": ("escalated", "resolved"), "escalated": ("resolved
 
 # --- registry -----------------------------------------------------------------------------
 
+# A network or practice whose registered event is in its outbox (see
+# ProjectsRepository.announce_earlier_registrations).
+ANNOUNCED = "announced"
+
+
+def register_network(command, now, trace):
+    """A new network and the event that announces it."""
+    network = {"_id": command["id"], "name": command["name"], "created_at": now,
+               ANNOUNCED: True}
+    return network, [network_registered(network, trace)]
+
+
+def register_practice(command, now, trace):
+    """A new practice of a network and the event that announces it."""
+    practice = {"_id": command["ods_code"], "name": command["name"],
+                "network_id": command["network_id"], "created_at": now, ANNOUNCED: True}
+    return practice, [practice_registered(practice, trace)]
+
+
+def network_registered(network, trace):
+    return SOURCE.event("network.registered", {"network_id": network["_id"],
+                                               "name": network["name"]}, network["_id"], trace)
+
+
+def practice_registered(practice, trace):
+    return SOURCE.event("practice.registered", {
+        "practice_id": practice["_id"], "network_id": practice["network_id"],
+        "name": practice["name"]}, practice["network_id"], trace, practice["_id"])
+
+
 def issue_key(key_id, key_hash, role, network_id, practice_id, label, now, trace,
               staff_id=None):
     document = {"_id": key_id, "key_hash": key_hash, "role": role, "network_id": network_id,

@@ -17,6 +17,9 @@ STAFF = "staff"
 OFFERINGS = "offerings"
 COHORTS = "cohorts"
 PROJECTS = "projects"
+# The registry as the projects service announces it: networks and practices (ODS codes).
+NETWORKS = "networks"
+PRACTICES = "practices"
 PRACTICE_TARGETS = "practice_targets"
 PASSES = "passes"
 OUTBOX_COLLECTIONS = (STAFF, COHORTS, PRACTICE_TARGETS)
@@ -121,6 +124,26 @@ class TrainingRepository(AggregateRepository):
     def other_cohorts_of(self, offering_id, staff_id, cohort_id):
         return self.find_many(COHORTS, {"offering_id": offering_id, "_id": {"$ne": cohort_id},
                                         "enrolments.staff_id": staff_id})
+
+    # --- the registry as the projects service announced it ---------------------------------
+
+    def record_network(self, network_id, name):
+        self.database[NETWORKS].update_one({"_id": network_id}, {"$set": {"name": name}},
+                                           upsert=True)
+
+    def record_practice(self, practice_id, network_id, name):
+        self.database[PRACTICES].update_one(
+            {"_id": practice_id}, {"$set": {"network_id": network_id, "name": name}},
+            upsert=True)
+
+    def registered(self, network_ids, practice_ids):
+        """(the networks among ``network_ids`` that are registered, {practice: its network}
+        of the registered practices among ``practice_ids``)."""
+        networks = {d["_id"] for d in self.database[NETWORKS].find(
+            {"_id": {"$in": sorted(set(network_ids))}}, {"_id": 1})}
+        practices = {d["_id"]: d["network_id"] for d in self.database[PRACTICES].find(
+            {"_id": {"$in": sorted(set(practice_ids))}}, {"network_id": 1})}
+        return networks, practices
 
     # --- projects as the training service knows them ------------------------------------
 

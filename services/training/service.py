@@ -196,7 +196,15 @@ class TrainingService(Service):
         image = tpool.execute(render_pyramid, report, fmt)
         return Response(image, status=200, content_type=CONTENT_TYPES[fmt])
 
-    # --- practical evidence from the projects service --------------------------------------
+    # --- the registry and practical evidence, from the projects service -------------------
+
+    @catalogued_handler
+    def record_network(self, envelope):
+        project_events.on_network_registered(self.storage, envelope)
+
+    @catalogued_handler
+    def record_practice(self, envelope):
+        project_events.on_practice_registered(self.storage, envelope)
 
     @catalogued_handler
     def record_member_added(self, envelope):

@@ -39,6 +39,13 @@ class EventType:
 
 
 CATALOGUE = (
+    EventType("network.registered", 1, "projects", project_events.NetworkRegisteredData,
+              "A primary care network was registered (the other services refuse networks "
+              "they have not heard of).",
+              ("training.record_network",)),
+    EventType("practice.registered", 1, "projects", project_events.PracticeRegisteredData,
+              "A GP practice (its ODS code) was registered in a network.",
+              ("training.record_practice",)),
     EventType("project.created", 1, "projects", project_events.ProjectCreatedData,
               "A QI project was registered, with its aim, scope and first practices.",
               ("measurement.track_project",)),

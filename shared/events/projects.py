@@ -10,6 +10,17 @@ ACT_DECISIONS = ("adopt", "adapt", "abandon")
 KEY_ROLES = ("practice", "network_lead", "person", "ops", "admin")
 
 
+class NetworkRegisteredData(Schema):
+    network_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class PracticeRegisteredData(Schema):
+    practice_id = fields.String(required=True)  # the practice's ODS code
+    network_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
 class AimData(Schema):
     what = fields.String(required=True)
     how_much = fields.String(required=True)

@@ -2,7 +2,8 @@
 import pytest
 
 from services.projects.service import ProjectsService
-from tests.helpers import ServiceClient, started, with_own_address
+from shared.storage import open_database
+from tests.helpers import ServiceClient, started, wait_until, with_own_address
 
 
 @pytest.fixture
@@ -87,3 +88,18 @@ def training_service(container_factory, training_config):
 def training(training_service, training_config):
     """A client of the training service (``as_key`` for the keys ``network`` issued)."""
     return ServiceClient(training_config["WEB_SERVER_ADDRESS"])
+
+
+@pytest.fixture
+def training_heard_of(training_service, training_config):
+    """``training_heard_of(*ods_codes)`` waits until training has the projects service's
+    ``practice.registered`` events of those practices (it registers no staff elsewhere)."""
+    from services.training.repository import PRACTICES
+
+    database = open_database(training_config, "training")
+
+    def wait_for(*practice_ids):
+        assert wait_until(lambda: database[PRACTICES].count_documents(
+            {"_id": {"$in": list(practice_ids)}}) == len(practice_ids)), (
+            f"training never heard of {practice_ids}")
+    return wait_for

@@ -38,13 +38,14 @@ def forty_staff():
 
 
 @pytest.fixture
-def keys(admin, network, training):
+def keys(admin, network, training, training_heard_of):
     """Training clients for the lead and each practice's key, once training has the keys."""
     assert admin.post("/practices", {"ods_code": "F84003", "name": "Practice F84003",
                                      "network_id": "north-pcn"}).status_code == 201
     network["F84003"] = admin.as_key(
         admin.post("/api-keys", {"role": "practice", "practice_id": "F84003"}).json()["api_key"])
     clients = {name: training.as_key(client.key) for name, client in network.items()}
+    training_heard_of(*PRACTICES)
     for client in clients.values():
         assert wait_until(lambda: client.get("/offerings").status_code == 200)
     return clients

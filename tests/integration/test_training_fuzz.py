@@ -72,8 +72,9 @@ def send_spreadsheet_csv(seeded, who, bodies):
 
 
 @pytest.fixture
-def seeded(network, training):
+def seeded(network, training, training_heard_of):
     lead = training.as_key(network["lead"].key)
+    training_heard_of("F84001", "F84002")
     assert wait_until(lambda: lead.get("/offerings").status_code == 200)
     started = (date.today() - timedelta(days=120)).isoformat()
     rows = [{"staff_id": f"st.{n}", "network_id": "north-pcn",

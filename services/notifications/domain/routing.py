@@ -68,6 +68,8 @@ DEFAULT_ROUTES = {
 
 # Event types nobody is notified of, on purpose, and why.
 UNROUTED = {
+    "network.registered": "a registry change; nobody must act on it",
+    "practice.registered": "a registry change; nobody must act on it",
     "project.created": "a registry change; nobody must act on it",
     "project.stage_changed": "progress shows on the project; nobody must act on it",
     "project.practice_joined": "a registry change; the practice's data duties follow from it",

@@ -1,5 +1,6 @@
-"""The projects service's events as practical evidence: memberships and completed PDSA cycles
-on each person's record, and a project lead's gap when their project leaves planning."""
+"""The projects service's events: the registry (networks and practices, so that staff are
+registered only where they exist), and practical evidence: memberships and completed PDSA
+cycles on each person's record, and a project lead's gap when their project leaves planning."""
 from services.training.commands.overdue import store_staff_change
 from services.training.domain.evidence import (PAST_PLANNING, left_planning, member_added,
                                                project_cycle_completed, staff_cycle_completed,
@@ -8,6 +9,15 @@ from services.training.domain.framework import day
 from services.training.domain.obligations import lead_lacks_foundations
 from services.training.repository import PROJECTS
 from shared.events.envelope import Trace
+
+
+def on_network_registered(repository, envelope):
+    repository.record_network(envelope["data"]["network_id"], envelope["data"]["name"])
+
+
+def on_practice_registered(repository, envelope):
+    data = envelope["data"]
+    repository.record_practice(data["practice_id"], data["network_id"], data["name"])
 
 
 def on_member_added(repository, envelope, now):

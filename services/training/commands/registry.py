@@ -30,7 +30,10 @@ def import_staff(repository, principal, command, now, trace):
         raise RuleBroken(f"at most {MAX_IMPORT_ROWS} rows per import",
                          {"rows": [f"{len(raw_rows)} rows; split the file"]})
     rows = schemas.load_rows(STAFF_IMPORT, raw_rows, "rows refused; nothing was imported")
-    check_import_rows(rows, principal, repository.existing_staff_ids(r["staff_id"] for r in rows))
+    networks, practices = repository.registered((r["network_id"] for r in rows),
+                                                (r["practice_id"] for r in rows))
+    check_import_rows(rows, principal, repository.existing_staff_ids(r["staff_id"] for r in rows),
+                      networks, practices)
     frameworks, documents, events_of = {}, [], {}
     projects_of = {}
     for project in repository.projects_with_members(r["staff_id"] for r in rows):

@@ -48,9 +48,15 @@ def update_staff(staff, changes, framework, now, trace):
     return Change(staff, set=fields, events=closing_events(staff, obligations, day(now), trace))
 
 
-def check_import_rows(rows, principal, existing_ids):
-    """A bulk import is checked whole: every row's network and practice must be the caller's
-    and every id new and once; the first problems are named by row, nothing is written."""
+# The registry reaches training by events: one registered a moment ago may not be here yet.
+NOT_HEARD_YET = " (registered in the last few seconds? send it again shortly)"
+
+
+def check_import_rows(rows, principal, existing_ids, networks, practices):
+    """A bulk import is checked whole: every row's network and practice must be registered
+    (``networks``: those registered; ``practices``: each registered practice's network) and
+    the caller's, and every id new and once; the first problems are named by row, nothing is
+    written."""
     if not rows:
         raise RuleBroken("the import holds no rows", {"rows": ["give at least one row"]})
     if len(rows) > MAX_IMPORT_ROWS:
@@ -61,6 +67,13 @@ def check_import_rows(rows, principal, existing_ids):
         if not (access.may_act_for_practice(principal, row["practice_id"], row["network_id"])
                 and access.may_read_network(principal, row["network_id"])):
             problems[f"rows.{index}.practice_id"] = [f"{row['practice_id']} is not yours"]
+        elif row["network_id"] not in networks:
+            problems[f"rows.{index}.network_id"] = [
+                f"{row['network_id']} is not a registered network{NOT_HEARD_YET}"]
+        elif practices.get(row["practice_id"]) != row["network_id"]:
+            problems[f"rows.{index}.practice_id"] = [
+                f"{row['practice_id']} is not a registered practice of {row['network_id']}"
+                f"{NOT_HEARD_YET}"]
         elif row["staff_id"] in seen:
             problems[f"rows.{index}.staff_id"] = [f"{row['staff_id']} appears twice"]
         elif row["staff_id"] in existing_ids:

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.projects import commands, domain
-from services.projects.repository import PROJECTS, ProjectsRepository
+from services.projects.repository import NETWORKS, PRACTICES, PROJECTS, ProjectsRepository
 from shared.auth import API_KEYS
 from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.envelope import Trace
@@ -35,6 +35,22 @@ def repository(storage_config):
 def outbox_of(repository, collection, document_id):
     stored = repository.database[collection].find_one({"_id": document_id})
     return [event["event_type"] for event in stored.get("outbox", [])]
+
+
+def test_a_registered_network_or_practice_is_announced_once(repository):
+    assert outbox_of(repository, NETWORKS, "north-pcn") == ["network.registered"]
+    assert outbox_of(repository, PRACTICES, "F84001") == ["practice.registered"]
+    announced = repository.database[PRACTICES].find_one({"_id": "F84001"})["outbox"][0]
+    assert (announced["data"], announced["practice_id"], announced["network_id"]) == (
+        {"practice_id": "F84001", "network_id": "north-pcn", "name": "F84001"}, "F84001",
+        "north-pcn")
+    # One stored before the events existed is announced at the next start, and only once.
+    repository.database[PRACTICES].insert_one({"_id": "F84077", "name": "Old",
+                                               "network_id": "north-pcn"})
+    for _ in range(2):
+        ProjectsRepository.ensure_indexes(repository.database)
+    assert outbox_of(repository, PRACTICES, "F84077") == ["practice.registered"]
+    assert outbox_of(repository, PRACTICES, "F84001") == ["practice.registered"]
 
 
 def new_project(repository, principal=LEAD, **overrides):

@@ -29,11 +29,26 @@ def at(*args):
     return datetime(*args, tzinfo=timezone.utc)
 
 
+# The registry as the projects service announced it to training.
+REGISTERED_PRACTICES = {**{code: NETWORK for code in PRACTICES}, "F84009": OTHER_NETWORK}
+
+
+def repository_of(config):
+    """A training repository on ``config``'s storage that has heard of the networks and
+    practices these tests use."""
+    database = storage.open_database(config, "training")
+    TrainingRepository.ensure_indexes(database)
+    repository = TrainingRepository(database)
+    for network_id in (NETWORK, OTHER_NETWORK):
+        repository.record_network(network_id, network_id)
+    for practice_id, network_id in REGISTERED_PRACTICES.items():
+        repository.record_practice(practice_id, network_id, f"Practice {practice_id}")
+    return repository
+
+
 @pytest.fixture
 def repository(storage_config):
-    database = storage.open_database(storage_config, "training")
-    TrainingRepository.ensure_indexes(database)
-    return TrainingRepository(database)
+    return repository_of(storage_config)
 
 
 def staff_row(staff_id, practice_id=PRACTICES[0], started_on="2026-01-05", team="admin",

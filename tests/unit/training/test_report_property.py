@@ -7,11 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.training.commands import cohorts, project_events, reports
-from services.training.repository import TrainingRepository
-from shared import storage
 from shared.events.envelope import Trace
 from tests.unit.training.conftest import (ADMIN, LEAD, NETWORK, PRACTICES, cohort, offering,
-                                          project_envelope, register, staff_row)
+                                          project_envelope, register, repository_of, staff_row)
 
 REPORT_DAY = date(2026, 6, 1)
 LEVEL_ORDER = ("introduction", "foundations", "improvement_leader", "coach")
@@ -40,9 +38,7 @@ def test_report_numbers_equal_a_recount(storage_config, people, scope):
     # A database of its own per example, under the fixture's prefix (dropped afterwards).
     prefix = f"{storage_config['MONGO_DATABASE_PREFIX']}_{uuid.uuid4().hex[:8]}"
     config = {**storage_config, "MONGO_DATABASE_PREFIX": prefix}
-    database = storage.open_database(config, "training")
-    TrainingRepository.ensure_indexes(database)
-    repository = TrainingRepository(database)
+    repository = repository_of(config)
     start = moment(date(2025, 5, 1))
     rows = [staff_row(f"st{n:03d}", p["practice"], started_on=p["started"].isoformat(),
                       leader=p["leader"], partner=p["partner"],

@@ -9,7 +9,7 @@ from services.training.commands import (cohorts, frameworks, overdue, project_ev
 from services.training.domain.framework import DEFAULT_REQUIREMENTS
 from services.training.domain.obligations import fall_due
 from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
-from shared.events.catalogue import validate_envelope
+from shared.events.catalogue import make_event, validate_envelope
 from shared.events.envelope import Trace
 from tests.unit.training.conftest import (ADMIN, LEAD, NETWORK, OTHER_LEAD, PRACTICES, at,
                                           cohort, offering, outbox_events, practice_key,
@@ -106,6 +106,37 @@ def test_an_import_refuses_repeats_registered_ids_and_other_practices(repository
     assert refused_fields(excinfo) == {"rows.1.staff_id", "rows.2.staff_id",
                                        "rows.3.practice_id", "rows.4.practice_id"}
     assert staff_count(repository) == 1
+
+
+def test_staff_are_registered_only_in_registered_networks_and_practices(repository):
+    """Even an admin key (which may act anywhere) cannot register people into a network or a
+    practice the projects service never announced, nor a practice into another network."""
+    with pytest.raises(RuleBroken) as excinfo:
+        registry.import_staff(repository, ADMIN, {"rows": [
+            staff_row("aa", network_id="0"), staff_row("bb", practice_id="A00000"),
+            staff_row("cc", practice_id="F84009"), staff_row("dd")]}, NOW, Trace())
+    assert excinfo.value.fields == {
+        "rows.0.network_id": ["0 is not a registered network (registered in the last few "
+                              "seconds? send it again shortly)"],
+        "rows.1.practice_id": [f"A00000 is not a registered practice of {NETWORK} (registered "
+                               "in the last few seconds? send it again shortly)"],
+        "rows.2.practice_id": [f"F84009 is not a registered practice of {NETWORK} (registered "
+                               "in the last few seconds? send it again shortly)"]}
+    assert staff_count(repository) == 0
+    # Once the projects service's events arrive, the same rows are taken.
+    projects = {"source": "projects", "trace": Trace()}
+    project_events.on_network_registered(repository, validate_envelope(make_event(
+        "network.registered", {"network_id": "0", "name": "Zero PCN"}, network_id="0",
+        **projects)))
+    project_events.on_practice_registered(repository, validate_envelope(make_event(
+        "practice.registered", {"practice_id": "A00000", "network_id": NETWORK,
+                                "name": "Practice A"}, network_id=NETWORK, **projects)))
+    project_events.on_practice_registered(repository, validate_envelope(make_event(
+        "practice.registered", {"practice_id": "Z00001", "network_id": "0",
+                                "name": "Practice Z"}, network_id="0", **projects)))
+    register(repository, NOW, staff_row("aa", network_id="0", practice_id="Z00001"),
+             staff_row("bb", practice_id="A00000"))
+    assert staff_count(repository) == 2
 
 
 def test_an_import_holds_at_most_5000_rows(repository):
