@@ -110,6 +110,13 @@ def check_network_readable(principal, network_id):
         raise NotFoundError(f"no such network {network_id}", {"network_id": ["not found"]})
 
 
+def check_may_manage_network(principal, network_id):
+    """Only ``network_id``'s lead (or admin) manages its recipients and routes: 403 otherwise."""
+    if not may_manage_network(principal, network_id):
+        raise NotPermitted("only this network's lead (or an admin) may do this",
+                           {"network_id": [f"not yours: {network_id}"]})
+
+
 def check_network_lead(principal, network_id):
     """Only the network's lead (and admin) changes what the whole network shares (its training
     framework, its catalogue): 404 to outsiders, 403 to the network's practices."""

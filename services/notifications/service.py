@@ -10,7 +10,7 @@ periodic passes, each run by one replica at a time (``leased_timer``), release h
 when the send window opens, assemble digests and the weekly summary and take due ladder steps.
 Who may act for a person: the person with their own key (role ``person``, issued by the
 projects service with their staff id: ``/inbox`` and ``/preferences`` are theirs), their
-network lead, an admin, or their practice's key (``may_see_person``); the one-click
+network lead, an admin, or their practice's key (``shared.access.may_see_person``); the one-click
 unsubscribe link is the person's own signed authority.
 """
 import base64

@@ -1,10 +1,10 @@
 """Recipients and what they follow: registering, changing and reading a person, rotating their
 webhook secret, a network's list, and watching a measure or project."""
 from services.notifications.channels import check_endpoint_address, new_webhook_secret
-from services.notifications.domain.recipients import (check_may_manage_network, check_person,
-                                                      new_recipient, watcher_id)
+from services.notifications.domain.recipients import check_person, new_recipient, watcher_id
 from services.notifications.domain.settings import Settings, parse_clock
 from services.notifications.repository import RECIPIENTS
+from shared import access
 from shared.domain import Change, NotFoundError, NotPermitted, RuleBroken
 
 
@@ -21,7 +21,7 @@ def recipient_view(recipient, webhook_secret=None):
 def register_recipient(repository, principal, command, now, trace, settings=Settings()):
     """A new recipient (network lead of the network, or admin). Answers the recipient and,
     when a webhook URL was given, its signing secret: shown this once, never again."""
-    check_may_manage_network(principal, command["network_id"])
+    access.check_may_manage_network(principal, command["network_id"])
     if command.get("webhook_url"):
         check_endpoint_address(command["webhook_url"], settings.allow_private_endpoints)
     if command.get("digest_time"):
@@ -40,7 +40,7 @@ def change_recipient(repository, principal, staff_id, command, now, trace, setti
     role and scope only by the network lead or admin. A new webhook URL gets a new secret."""
     recipient = check_person(principal, repository.recipient(staff_id), staff_id)
     if ({"role", "scope", "practice_id"} & set(command)
-            and not principal.may_act_for_network(recipient["network_id"])):
+            and not access.may_manage_network(principal, recipient["network_id"])):
         raise NotPermitted("only the network lead may change a role or scope",
                            {"role": ["not yours to change"]})
     changes, secret = {}, None
@@ -89,12 +89,8 @@ def get_recipient(repository, principal, staff_id):
 def list_recipients(repository, principal, query, network_id):
     """A page of a network's recipients: network lead and admin see all; a practice key its
     own."""
-    practice_id = None
-    if not principal.may_act_for_network(network_id):
-        if principal.role != "practice" or principal.network_id != network_id:
-            raise NotFoundError(f"no such network {network_id}", {"network_id": ["not found"]})
-        practice_id = principal.practice_id
-    listing = repository.recipient_listing(network_id, practice_id, query)
+    scope = access.network_listing_scope(principal, network_id)
+    listing = repository.recipient_listing(scope.network_id, scope.practice_id, query)
     return {**listing, "items": [recipient_view(item) for item in listing["items"]]}
 
 

@@ -2,9 +2,10 @@
 one-click unsubscribe of a mail's link."""
 from services.notifications.channels import check_unsubscribe_token
 from services.notifications.commands.recipients import change_of
-from services.notifications.domain.recipients import check_may_manage_network, check_person
+from services.notifications.domain.recipients import check_person
 from services.notifications.domain.routing import DEFAULT_ROUTES, routes_for
 from services.notifications.repository import RECIPIENTS
+from shared import access
 from shared.domain import NotFoundError
 from shared.events.catalogue import event_type as catalogue_event_type
 
@@ -15,8 +16,7 @@ ANY_EVENT = "*"  # an unsubscribe from a digest or summary: all non-critical ema
 
 def routes_of(repository, principal, network_id):
     """Every routed event type of the network: its rules and whether they are the default."""
-    if not (principal.may_read_network(network_id) or principal.is_admin):
-        raise NotFoundError(f"no such network {network_id}", {"network_id": ["not found"]})
+    access.check_network_readable(principal, network_id)
     stored = {route["event_type"]: route for route in repository.routes_of(network_id)}
     names = sorted(set(DEFAULT_ROUTES) | set(stored))
     return [{"event_type": name, "rules": routes_for(name, stored.get(name)),
@@ -26,7 +26,7 @@ def routes_of(repository, principal, network_id):
 def set_route(repository, principal, network_id, command, now, trace):
     """Replace a route's rules for one network (its lead, or admin); an empty list of rules
     is allowed and means nobody is notified of that event type in this network."""
-    check_may_manage_network(principal, network_id)
+    access.check_may_manage_network(principal, network_id)
     route = {"_id": f"{network_id}:{command['event_type']}", "network_id": network_id,
              "event_type": command["event_type"], "rules": command["rules"],
              "changed_at": now, "changed_by": principal.key_id}
@@ -35,7 +35,7 @@ def set_route(repository, principal, network_id, command, now, trace):
 
 
 def reset_route(repository, principal, network_id, event_type):
-    check_may_manage_network(principal, network_id)
+    access.check_may_manage_network(principal, network_id)
     repository.remove_route(network_id, event_type)
 
 

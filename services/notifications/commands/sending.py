@@ -20,6 +20,7 @@ from services.notifications.domain.recipients import has_contact, signing_secret
 from services.notifications.domain.sending import (after_failure, failed_event, sent_event,
                                                    trace_of)
 from services.notifications.repository import RECIPIENTS
+from shared import access
 from shared.domain import NotFoundError, NotPermitted, RuleBroken
 
 log = logging.getLogger(__name__)
@@ -153,21 +154,13 @@ def _post_webhook(repository, senders, recipient, notification, now, settings):
 def deliveries(repository, principal, query):
     """A page of notifications by state for the audit: admin across networks, a network lead
     their own."""
-    if principal.is_admin:
-        network_id = query.get("network_id")
-    elif principal.role == "network_lead":
-        if query.get("network_id") not in (None, principal.network_id):
-            raise NotFoundError("no such network", {"network_id": ["not found"]})
-        network_id = principal.network_id
-    else:
-        raise NotPermitted("deliveries are for network leads and admins",
-                           {"role": [f"{principal.role} may not list deliveries"]})
-    return repository.delivery_listing(network_id, query.get("status"), query)
+    scope = access.deliveries_scope(principal, query.get("network_id"))
+    return repository.delivery_listing(scope.network_id, query.get("status"), query)
 
 
 def retry_delivery(repository, principal, notification_id, now, trace):
     """An admin sends a failed notification again: it is queued with a fresh attempt count."""
-    if not principal.is_admin:
+    if not access.may_retry_delivery(principal):
         raise NotPermitted("only an admin may retry a failed delivery",
                            {"role": [f"{principal.role} may not retry"]})
     notification = repository.notification(notification_id)

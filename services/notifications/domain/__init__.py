@@ -27,11 +27,9 @@ from services.notifications.domain.planning import (LADDER_HUDDLE, LADDER_OVERDU
                                                     ladder_stopped_by, needs_of,
                                                     notifications_for, overdue_subject,
                                                     plan_event, plan_notification, step_rule)
-from services.notifications.domain.recipients import (ROLES, SCOPES, check_may_manage_network,
-                                                      check_person, has_contact,
-                                                      may_see_person, new_recipient,
-                                                      own_staff_id, signing_secrets,
-                                                      watcher_id)
+from services.notifications.domain.recipients import (ROLES, SCOPES, check_person, has_contact,
+                                                      new_recipient, own_staff_id,
+                                                      signing_secrets, watcher_id)
 from services.notifications.domain.routing import (AUDIENCES, CHANNELS, DEFAULT_ROUTES, MODES,
                                                    PUSH_CHANNELS, REASON_PREFERENCE_OFF,
                                                    REASON_UNSUBSCRIBED, UNROUTED, WATCHABLE,

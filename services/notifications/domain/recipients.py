@@ -4,6 +4,7 @@ Contact details (an email address, a webhook endpoint and its secret) live only 
 documents; everything else (notifications, events, logs, metric labels) names a person by the
 pseudonymous staff id.
 """
+from shared import access
 from shared.domain import NotFoundError, NotPermitted
 from shared.storage import as_utc
 
@@ -32,27 +33,6 @@ def new_recipient(command, now):
     }
 
 
-def check_may_manage_network(principal, network_id):
-    """Network leads manage their own network's recipients and routes; admin everything."""
-    if not principal.may_act_for_network(network_id):
-        raise NotPermitted("only this network's lead (or an admin) may do this",
-                           {"network_id": [f"not yours: {network_id}"]})
-
-
-def may_see_person(principal, recipient):
-    """A person sees themself (their own key: its staff id, in their network); their network's
-    lead and admin see them; a practice key sees only its own practice's people (never another
-    practice's)."""
-    if principal.is_admin or principal.may_act_for_network(recipient["network_id"]):
-        return True
-    if (principal.role == "person" and principal.staff_id == recipient["_id"]
-            and principal.network_id == recipient["network_id"]):
-        return True
-    return (principal.role == "practice" and principal.network_id == recipient["network_id"]
-            and recipient.get("practice_id") is not None
-            and principal.practice_id == recipient.get("practice_id"))
-
-
 def own_staff_id(principal):
     """The caller's own staff id, for the routes of one's own inbox and preferences: only a
     person key has one."""
@@ -65,7 +45,8 @@ def own_staff_id(principal):
 
 def check_person(principal, recipient, staff_id):
     """404 for a person the principal may not see (it does not learn they exist)."""
-    if recipient is None or not may_see_person(principal, recipient):
+    if recipient is None or not access.may_see_person(
+            principal, recipient["_id"], recipient["network_id"], recipient.get("practice_id")):
         raise NotFoundError(f"no such recipient {staff_id}", {"staff_id": ["not found"]})
     return recipient
 
