@@ -68,6 +68,10 @@ ACCESS_TABLE = [
         p, "pm.1", "north-pcn", "F84001"), "Y.Y.Y.Y"),
     ("see person pm.2 of the network, no practice", lambda p: access.may_see_person(
         p, "pm.2", "north-pcn", None), "Y.Y...."),
+    ("manage north-pcn's recipients and routes", allowed(
+        lambda p: access.check_may_manage_network(p, "north-pcn")), "Y.Y...."),
+    ("read north-pcn's routes", allowed(
+        lambda p: access.check_network_readable(p, "north-pcn")), "Y.Y.YY."),
     ("list north-pcn's recipients", allowed(
         lambda p: access.network_listing_scope(p, "north-pcn")), "Y.Y.YY."),
     ("change north-pcn's training framework", allowed(
