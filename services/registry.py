@@ -2,13 +2,17 @@
 
 Read by ``make dev`` (tools/dev.py), tools/demo.py, tools/deployment.py (which writes the
 services' parts of docker-compose.yml, k8s/ and the Prometheus scrape config from it) and the
-deploy tests. Plain data: importing it imports no service code and touches nothing.
+deploy tests. Plain data: importing it imports no service code and touches nothing. It also
+gives ``DEPLOYED_CATALOGUE``: the event catalogue with the key replica's handlers of every
+registered service, whose queues the key owner (projects) declares before it issues a key.
 ``python -m tools.new_service NAME PORT`` adds an entry; a service counts as deployed once its
 ``services/<name>/service.py`` exists, so a planned one can be listed before its code lands.
 """
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared.events.catalogue import CATALOGUE, key_replica_subscriptions, with_subscriptions
 
 SERVICES_DIR = Path(__file__).resolve().parent
 
@@ -54,6 +58,10 @@ SERVICES = (
     RegisteredService("notifications", 8004, "NotificationsService"),
     RegisteredService("web", 8005, "WebService"),
 )
+
+
+DEPLOYED_CATALOGUE = with_subscriptions(
+    CATALOGUE, key_replica_subscriptions(service.name for service in SERVICES))
 
 
 def existing():

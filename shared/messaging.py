@@ -185,12 +185,17 @@ def declare_dead_letter_queue(amqp_uri, queue_name):
 
 
 class BrokerTopology(DependencyProvider):
-    """Declares the topology in ``setup()``, before any entrypoint consumes or publishes."""
+    """Declares the topology of ``catalogue`` (default: the catalogue) in ``setup()``, before
+    any entrypoint consumes or publishes."""
+
+    def __init__(self, catalogue=None):
+        self.catalogue = catalogue
 
     def setup(self):
         config = self.container.config
         mask_passwords_in("nameko.messaging")  # AMQP_URI may list several nodes' passwords
-        declare_topology(config["AMQP_URI"], retry_delays(config))
+        declare_topology(config["AMQP_URI"], retry_delays(config),
+                         catalogue=self.catalogue or CATALOGUE)
 
     def get_dependency(self, worker_ctx):
         return None

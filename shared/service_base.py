@@ -47,7 +47,9 @@ class Service(OpsEndpoints):
     openapi_version = "1.0.0"
     openapi_description = ""
 
-    topology = BrokerTopology()
+    # The catalogue the service declares and consumes from; the key owner's adds every
+    # registered service's key replica (see services/registry.py).
+    catalogue = CATALOGUE
     auth = ApiKeyAuth()
     readiness = Readiness()
     entrypoint_metrics = EntrypointMetrics()
@@ -61,11 +63,12 @@ class Service(OpsEndpoints):
         cls.storage = MongoDatabase(cls.repository)
         if cls.event_collections:
             cls.relay = OutboxRelayRunner(*cls.event_collections)
-        catalogue = CATALOGUE
+        catalogue = cls.catalogue
         if not cls.owns_api_keys:
             for handler, _ in KEY_REPLICA_HANDLERS:
                 setattr(cls, handler, getattr(ApiKeyReplica, handler))
             # Also for a service not (yet) in the registry, such as a test's.
-            catalogue = with_subscriptions(CATALOGUE, key_replica_subscriptions([cls.name]))
+            catalogue = with_subscriptions(catalogue, key_replica_subscriptions([cls.name]))
         handle_catalogued_events(cls, catalogue)
+        cls.topology = BrokerTopology(catalogue)
         cls.openapi_document = document_of(cls)

@@ -16,6 +16,7 @@ import sys
 
 import pika
 
+from services.registry import DEPLOYED_CATALOGUE
 from shared.broker_uris import pika_connection
 from shared.events.catalogue import consumer_queues
 from shared.messaging import ATTEMPT_HEADER, dead_letter_queue_name
@@ -82,7 +83,7 @@ def main(argv=None):
     try:
         channel = connection.channel()
         if args.command == "list":
-            names = [queue for _, _, queue in consumer_queues()]
+            names = [queue for _, _, queue in consumer_queues(DEPLOYED_CATALOGUE)]
             if args.queue:
                 names = [args.queue]
             for queue, count, reasons in dead_letter_summary(connection, names):

@@ -9,7 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 
-from shared.events.catalogue import CATALOGUE
+from services.registry import DEPLOYED_CATALOGUE as CATALOGUE
 from shared.events.envelope import EnvelopeSchema
 from shared.messaging import DEAD_LETTER_EXCHANGE, dead_letter_queue_name
 

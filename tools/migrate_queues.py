@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pika
 from pika.exceptions import ChannelClosedByBroker
 
+from services.registry import DEPLOYED_CATALOGUE
 from shared.broker_uris import pika_connection
 from shared.events.catalogue import consumer_queues, producers
 from shared.messaging import (
@@ -72,7 +73,7 @@ def catalogue_plans(delays_ms=DEFAULT_RETRY_DELAYS_MS):
     plans = [plan_from(retry_queue(delay_ms), restore_through_exchange=True)
              for delay_ms in delays_ms]
     plans.append(plan_from(unrouted_queue()))
-    for event, _, queue_name in consumer_queues():
+    for event, _, queue_name in consumer_queues(DEPLOYED_CATALOGUE):
         plans.append(plan_from(consumer_queue(queue_name, event.producer, event.name)))
         plans.append(plan_from(dead_letter_queue(queue_name)))
     return plans

@@ -8,6 +8,7 @@ from shared.routes import route
 from shared.service_base import Service
 from shared.web import PageQuery, trace_of
 
+from services import registry
 from services.projects import commands
 from services.projects.repository import EVENT_SOURCES, ProjectsRepository
 from services.projects.schemas import (
@@ -25,6 +26,8 @@ class ProjectsService(Service):
     repository = ProjectsRepository
     event_collections = EVENT_SOURCES
     owns_api_keys = True
+    # It issues the keys: it declares every registered service's key replica queue first.
+    catalogue = registry.DEPLOYED_CATALOGUE
     openapi_description = "Registry, QI projects, PDSA cycles and huddle boards."
 
     # --- registry --------------------------------------------------------------------------

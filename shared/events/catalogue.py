@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from marshmallow import ValidationError
 
-from services.registry import SERVICES
 from shared.events import measurement as measurement_events
 from shared.events import notifications as notification_events
 from shared.events import projects as project_events
@@ -151,9 +150,9 @@ SUBSCRIPTIONS = (
 )
 
 # The service that issues API keys; every other service keeps a replica of the key hashes
-# (``shared.service_base.Service`` gives it these handlers). The registered services' replica
-# queues are declared from the registry before the first key is issued, so a new service needs
-# no edit here.
+# (``shared.service_base.Service`` gives it these handlers). The key owner declares the replica
+# queues of every registered service (``services.registry.DEPLOYED_CATALOGUE``) before the
+# first key is issued, so a new service needs no edit here.
 KEY_OWNER = "projects"
 KEY_REPLICA_HANDLERS = (("apply_api_key_issued", "apikey.issued"),
                         ("apply_api_key_revoked", "apikey.revoked"))
@@ -164,9 +163,6 @@ def key_replica_subscriptions(service_names):
     return tuple(Subscription(f"{name}.{handler}", (event_name,))
                  for name in service_names if name != KEY_OWNER
                  for handler, event_name in KEY_REPLICA_HANDLERS)
-
-
-KEY_REPLICA_SUBSCRIPTIONS = key_replica_subscriptions(service.name for service in SERVICES)
 
 
 def topic_matches(pattern, name):
@@ -203,7 +199,7 @@ def with_subscriptions(catalogue, subscriptions):
     return tuple(replace(event, consumers=tuple(consumers[event.name])) for event in catalogue)
 
 
-CATALOGUE = with_subscriptions(CATALOGUE, SUBSCRIPTIONS + KEY_REPLICA_SUBSCRIPTIONS)
+CATALOGUE = with_subscriptions(CATALOGUE, SUBSCRIPTIONS)
 _BY_KEY = {(event.name, event.version): event for event in CATALOGUE}
 _ENVELOPE = EnvelopeSchema()
 

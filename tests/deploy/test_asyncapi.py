@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tools import event_docs as docs
+from services.registry import DEPLOYED_CATALOGUE
 from shared.events.catalogue import CATALOGUE, consumer_queues, make_event
 from shared.events.envelope import Trace
 from shared.messaging import dead_letter_queue_name
@@ -78,10 +79,10 @@ def test_every_event_producer_and_consumer_is_in_the_document(document):
         send = operations[f"{event.producer}.publish.{event.name}"]
         assert send["action"] == "send" and send["channel"]["$ref"] == f"#/channels/{event.name}"
     expected_receivers = {f"{consumer}.receive.{event.name}"
-                          for event, consumer, _ in consumer_queues()}
+                          for event, consumer, _ in consumer_queues(DEPLOYED_CATALOGUE)}
     receivers = {key for key, operation in operations.items() if operation["action"] == "receive"}
     assert receivers == expected_receivers
-    for event, consumer, queue in consumer_queues():
+    for event, consumer, queue in consumer_queues(DEPLOYED_CATALOGUE):
         receive = operations[f"{consumer}.receive.{event.name}"]
         channel = resolve(document, receive["channel"]["$ref"])
         assert channel["address"] == queue

@@ -21,7 +21,7 @@ from kombu import Connection
 from nameko.testing.utils import find_free_port
 
 from tests.conftest import OPS_KEY
-from tests.helpers import ServiceClient
+from tests.helpers import ServiceClient, services_config_yaml
 from services import registry
 
 pytestmark = pytest.mark.deploy
@@ -213,8 +213,10 @@ def service_metrics(container_factory, service_config):
         name = service.name
         module, cls = service.target.split(":")
         address = f"127.0.0.1:{find_free_port()}"
-        container = container_factory(getattr(importlib.import_module(module), cls),
-                                      {**service_config, "WEB_SERVER_ADDRESS": address})
+        # Each service as it is deployed: services/config.yaml, then the test's broker and
+        # storage.
+        container = container_factory(getattr(importlib.import_module(module), cls), {
+            **services_config_yaml(), **service_config, "WEB_SERVER_ADDRESS": address})
         container.start()
         response = ServiceClient(address, OPS_KEY).get("/metrics")
         assert response.status_code == 200, (name, response.text)

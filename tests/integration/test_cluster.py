@@ -16,6 +16,7 @@ from nameko.testing.utils import find_free_port
 from services.measurement.domain import align_period
 from services.measurement.service import MeasurementService
 from services.projects.service import ProjectsService
+from services.registry import DEPLOYED_CATALOGUE
 from shared.amqp_publisher import ConfirmingPublisher
 from shared.events.catalogue import consumer_queues
 from shared.messaging import dead_letter_queue_name, retry_exchange_name
@@ -174,7 +175,7 @@ def check_failover(nodes, config, measurement_config, started, cluster_ready):
                                             measurement_config["WEB_SERVER_ADDRESS"])
 
     leaders = queue_table(nodes[0], "type", "leader", "members")
-    for _, _, name in consumer_queues():
+    for _, _, name in consumer_queues(DEPLOYED_CATALOGUE):
         assert name in leaders, name
     # Every queue a publish can reach (consumer, retry and dead-letter queues, pcn.unrouted)
     # has a member on every node, so each has a leader on the survivors once one node stops.
@@ -240,11 +241,11 @@ def check_failover(nodes, config, measurement_config, started, cluster_ready):
               f"command, {stream_done - stop_started:.2f} s after it the stream ended")
     # The services failed over: each consumer queue is led by a surviving node and consumed.
     after = wait_until(lambda: (lambda table: table if all(
-        table[name]["consumers"] != "0" for _, consumer, name in consumer_queues()
+        table[name]["consumers"] != "0" for _, consumer, name in consumer_queues(DEPLOYED_CATALOGUE)
         if consumer.split(".")[0] in RUNNING) else None)(
             queue_table(survivors[0], "leader", "consumers", "messages")), timeout=30)
     assert after, queue_table(survivors[0], "leader", "consumers", "messages")
-    for _, consumer, name in consumer_queues():
+    for _, consumer, name in consumer_queues(DEPLOYED_CATALOGUE):
         assert after[name]["leader"] in {node.nodename for node in survivors}
         if consumer.split(".")[0] in RUNNING:  # a handler declares its dead-letter queue
             assert after[dead_letter_queue_name(name)]["messages"] == "0"

@@ -8,6 +8,7 @@ import pika
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from services.registry import DEPLOYED_CATALOGUE
 from shared.events.catalogue import consumer_queues, make_event
 from shared.events.envelope import Trace
 from shared.messaging import (
@@ -31,7 +32,7 @@ def declare_classic_topology(amqp_uri, delays_ms):
         unrouted = Exchange(UNROUTED, type="fanout", durable=True)
         Queue(UNROUTED, exchange=unrouted, durable=True)(channel).declare()
         dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
-        for event, _, name in consumer_queues():
+        for event, _, name in consumer_queues(DEPLOYED_CATALOGUE):
             events_exchange(event.producer)(channel).declare()
             Queue(name, exchange=Exchange(f"{event.producer}.events", type="topic",
                                           no_declare=True),

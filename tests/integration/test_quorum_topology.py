@@ -9,6 +9,7 @@ import uuid
 import pika
 import pytest
 
+from services.registry import DEPLOYED_CATALOGUE
 from shared.events.catalogue import consumer_queues
 from shared.messaging import (
     DEAD_LETTER_QUEUE_ARGUMENTS, DELIVERY_LIMIT, UNROUTED, consumer_queue,
@@ -28,13 +29,13 @@ def test_services_declare_every_queue_as_a_quorum_queue(projects_service, measur
     dead-letter queue) without PRECONDITION_FAILED, and every queue is quorum: the topology
     declares the queues of the services not running here too (they wait, unconsumed)."""
     vhost = service_config["vhost"]
-    consumed = [name for _, consumer, name in consumer_queues()
+    consumed = [name for _, consumer, name in consumer_queues(DEPLOYED_CATALOGUE)
                 if consumer.split(".")[0] in ("projects", "measurement")]
     queues = wait_until(lambda: (lambda found: found if all(
         found.get(name, {}).get("consumers") for name in consumed) else None)(
             queues_by_name(rabbit_manager, vhost)), timeout=15)
     assert queues, "a measurement handler is not consuming its queue"
-    for _, _, name in consumer_queues():
+    for _, _, name in consumer_queues(DEPLOYED_CATALOGUE):
         assert queues[name]["type"] == "quorum"
         assert queues[name]["arguments"] == consumer_queue_arguments(name)
     for name in consumed:  # a handler declares its dead-letter queue as it starts
@@ -131,7 +132,7 @@ def test_a_classic_queue_left_from_before_is_named_with_the_way_out(service_conf
 
     from shared.messaging import TopologyMismatch
 
-    [(event, _, name), *_] = consumer_queues()
+    [(event, _, name), *_] = consumer_queues(DEPLOYED_CATALOGUE)
     with Connection(service_config["AMQP_URI"]) as connection:
         connection.default_channel.queue_declare(name, durable=True, auto_delete=False)
     with pytest.raises(TopologyMismatch, match="tools.migrate_queues") as refused:

@@ -89,7 +89,7 @@ def handlers_of_services():
 
 def test_the_services_consume_exactly_what_the_catalogue_says():
     catalogued = {(consumer, event.producer, event.name)
-                  for event in CATALOGUE for consumer in event.consumers}
+                  for event in registry.DEPLOYED_CATALOGUE for consumer in event.consumers}
     assert handlers_of_services() == catalogued
 
 

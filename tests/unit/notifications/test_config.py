@@ -1,36 +1,24 @@
 """The notifications service's configuration: services/config.yaml states every default once
 (the code has none of its own for what it gives), and agrees with the domain's Settings."""
 import re
-import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-import yaml
-
-with warnings.catch_warnings():
-    # nameko's CLI (the config loader of `nameko run`) imports pkg_resources, which announces
-    # its own deprecation: known, and not ours to fix.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-    from nameko.cli.main import setup_yaml_parser
 
 from services.notifications.config import (chart_timeout_of, email_channel_of, settings_of,
                                            settings_from_config)
 from services.notifications.domain.settings import Settings
-
-CONFIG = Path(__file__).resolve().parents[3] / "services" / "config.yaml"
+from tests.helpers import SERVICES_CONFIG, services_config_yaml
 
 
 def config_yaml(monkeypatch, **environment):
     """services/config.yaml as ``nameko run`` reads it, in an environment that sets only
     ``environment``."""
-    text = CONFIG.read_text()
-    for name in set(re.findall(r"\$\{([A-Z0-9_]+)", text)):
+    for name in set(re.findall(r"\$\{([A-Z0-9_]+)", SERVICES_CONFIG.read_text())):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    setup_yaml_parser()
-    return yaml.load(text, Loader=yaml.SafeLoader)
+    return services_config_yaml()
 
 
 def test_config_yaml_defaults_are_the_settings_defaults(monkeypatch):
