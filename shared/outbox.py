@@ -173,8 +173,12 @@ class BrokerSink:
         self.publisher = publisher
 
     @classmethod
-    def from_config(cls, config):
-        return cls(ConfirmingPublisher(config["AMQP_URI"], queues_for=queues_bound))
+    def from_config(cls, config, catalogue=CATALOGUE):
+        """A sink for ``config["AMQP_URI"]``; its warnings name the queues ``catalogue`` (the
+        one the service declares) binds for a refused event."""
+        return cls(ConfirmingPublisher(
+            config["AMQP_URI"],
+            queues_for=lambda exchange, key: queues_bound(exchange, key, catalogue)))
 
     def deliver(self, envelopes):
         return self.publisher.publish_batch(
@@ -237,7 +241,7 @@ class OutboxRelayRunner(BackgroundLoop):
     ``OUTBOX_BATCH_SIZE`` (default 1000).
     """
 
-    def __init__(self, *collections, sink=BrokerSink.from_config, name=RELAY,
+    def __init__(self, *collections, sink=None, name=RELAY,
                  first_retry_seconds=0.1, max_retry_seconds=5.0):
         self.collections = collections
         self.make_sink = sink
@@ -254,7 +258,13 @@ class OutboxRelayRunner(BackgroundLoop):
         database = open_database(config, service_name)
         Outbox.ensure_indexes(database, self.collections)
         label = service_name if self.name == RELAY else f"{service_name}/{self.name}"
-        self.relay = OutboxRelay(Outbox(database, self.collections), self.make_sink(config),
+        if self.make_sink is None:  # the broker, with the catalogue the service declares
+            catalogue = getattr(getattr(self.container, "service_cls", None), "catalogue",
+                                CATALOGUE)
+            sink = BrokerSink.from_config(config, catalogue)
+        else:
+            sink = self.make_sink(config)
+        self.relay = OutboxRelay(Outbox(database, self.collections), sink,
                                  label, int(config.get("OUTBOX_BATCH_SIZE", 1000)))
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
         self.lease = Lease(database, self.name, new_owner(service_name),

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from services.registry import DEPLOYED_CATALOGUE
 from shared.amqp_publisher import describe_routes
 from shared.messaging import UNROUTED
 from shared.metrics import OutboxGauges
@@ -19,6 +20,21 @@ def test_an_event_is_bound_for_its_consumers_queues_or_else_the_unrouted_queue()
     assert "evt-measurement-measurement.recorded--measurement.apply_to_network_series" in queues
     assert queues_bound("measurement.events", "measurement.nobody_listens") == [UNROUTED]
     assert queues_bound("elsewhere", RECORDED) == []
+    # A key owner declares every service's key replica: its relay names those queues.
+    replicas = queues_bound("projects.events", "apikey.issued", DEPLOYED_CATALOGUE)
+    assert replicas and UNROUTED not in replicas
+
+
+def test_a_relay_to_the_broker_names_the_queues_of_the_catalogue_its_service_declares(
+        storage_config):
+    runner = OutboxRelayRunner("things")
+    runner.container = SimpleNamespace(config={**storage_config, "AMQP_URI": "amqp://x"},
+                                       service_name="unit-keys",
+                                       service_cls=SimpleNamespace(catalogue=DEPLOYED_CATALOGUE))
+    runner.setup()
+    queues_for = runner.relay.sink.publisher.queues_for
+    assert queues_for("projects.events", "apikey.issued") == queues_bound(
+        "projects.events", "apikey.issued", DEPLOYED_CATALOGUE)
 
 
 def test_refused_messages_are_described_by_route_with_their_queues():
