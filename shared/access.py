@@ -156,6 +156,13 @@ def check_project_write(principal, project, practice_id=None, takes_part=None):
         raise NotPermitted("a practice key acts for its own practice only")
 
 
+def may_see_series(principal, practice_id):
+    """A measure's series of ``practice_id`` (None: the pooled network series), for a caller
+    who may see the measure: a practice key sees the pooled series and its own practice's,
+    anyone else every series."""
+    return not is_practice_key(principal) or practice_id in (None, principal.practice_id)
+
+
 def check_project_creation(principal, network_id, scope, practice_ids):
     """A practice key creates projects of its own practice only; a lead in its own network."""
     if is_practice_key(principal):

@@ -6,6 +6,7 @@ It is written where each series is analysed (``commands.apply_to_network_series`
 measure is rebased, so it follows the same analysis as /spc and the charts.
 """
 from analytics.spc import verdict as spc_words
+from shared import access
 from shared.events.measurement import SERIES_POOLED
 
 SERIES_SUMMARY = "series_summary"
@@ -26,10 +27,8 @@ def summary_of(measure, series, analysis):
 
 
 def visible_series(principal, series):
-    """A practice key sees the pooled series and its own practice's; leads every series."""
-    if principal.role == "practice":
-        return series in (SERIES_POOLED, principal.practice_id)
-    return True
+    """Whether ``principal`` may see ``series`` (the pooled series or a practice's code)."""
+    return access.may_see_series(principal, None if series == SERIES_POOLED else series)
 
 
 def network_table(measures, summaries, participants, principal):
