@@ -3,6 +3,7 @@ practice teams, signed in with OpenID Connect (NHS CIS2 or the local provider). 
 of the others: every page reads their public APIs with the signed-in person's own rights (a
 short-lived person token, ``shared/person_token.py``). Its own database holds sessions, sign-ins
 in progress and the people/role mappings a network lead sets."""
+import base64
 import logging
 import mimetypes
 import pathlib
@@ -230,10 +231,14 @@ class WebService(PageHost, Service):
             analysis = SpcAnalysis.from_dict(spc)
             words = spc_words.verdict(analysis, measure.get("target"))
             title = "Network (pooled)" if practice_id is None else f"Practice {practice_id}"
+            # The chart is fetched here, one series after the other, and sent inside the
+            # page: the browser would ask for all of them at once.
+            svg = upstream.call("GET", self.settings.measurement_url,
+                                f"/measures/{quote(measure_id)}/chart.svg", params=params,
+                                raw=True).content
             charts.append({
                 "title": title, "verdict": words,
-                "src": f"/measures/{quote(measure_id)}/chart.svg"
-                       + (f"?practice_id={quote(practice_id)}" if practice_id else ""),
+                "src": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
                 "alt": f"Statistical process control chart of {measure['name']}, {title}: "
                        f"{words}. The data are in the table below.",
                 "points": [{"date": p["date"], "value": dashboard.number(
