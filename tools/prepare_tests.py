@@ -8,7 +8,8 @@ in place. Each step prints one line saying what it found or did:
 - its management plugin (nameko's ``rabbit_config`` fixture makes a vhost per test through the
   HTTP API on :15672) and its prometheus plugin (:15692, read by the dashboard tests) are
   enabled with ``rabbitmq-plugins``;
-- ``promtool`` (Debian ``prometheus``), ``docker-compose`` and ``faketime`` are installed with
+- ``promtool`` (Debian ``prometheus``), ``docker-compose``, ``faketime`` and, for the web
+  service's browser tests, ``chromium`` and ``chromedriver`` (``chromium-driver``) are installed with
   apt-get when we are root and the package archive answers; otherwise the deployment checks that
   need them are skipped, with the reason in pytest's summary, and the shifted-clock runs
   (``tools/shifted_clock.py``) say what to install.
@@ -34,7 +35,9 @@ GUEST_AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
 PLUGINS = ("rabbitmq_management", "rabbitmq_prometheus")
 # Debian package that provides each command the deployment tests run.
 TOOL_PACKAGES = {"promtool": "prometheus", "docker-compose": "docker-compose",
-                 "faketime": "faketime"}
+                 "faketime": "faketime",
+                 # the web service's browser tests drive Debian's Chromium (never downloaded)
+                 "chromium": "chromium", "chromedriver": "chromium-driver"}
 APT_OPTIONS = ("-o", "Acquire::http::Timeout=15", "-o", "Acquire::Retries=1")
 
 

@@ -78,7 +78,7 @@ def test_a_running_prepared_machine_is_left_alone(machine, capsys):
     (machine / "broker-up").touch()
     (machine / "plugins-up").touch()
     for tool in ("rabbitmq-server", "rabbitmq-plugins", "promtool", "docker-compose",
-                 "faketime", "kubectl"):
+                 "faketime", "chromium", "chromedriver", "kubectl"):
         fake_tool(bin_dir, tool)
     assert prepare_tests.main([]) == 0
     assert calls(bin_dir) == []
@@ -93,16 +93,19 @@ def test_root_installs_the_missing_tools_with_apt(machine, monkeypatch, capsys):
     # The fake apt-get "installs" by dropping promtool, docker-compose and faketime on PATH.
     apt = bin_dir / "apt-get"
     apt.write_text(f'#!/bin/sh\necho "apt-get $*" >> "{bin_dir}/calls.log"\n'
-                   f'case "$*" in *install*) for t in promtool docker-compose faketime; do '
+                   f'case "$*" in *install*) for t in promtool docker-compose faketime '
+                   f'chromium chromedriver; do '
                    f'printf "#!/bin/sh\\n" > "{bin_dir}/$t"; chmod +x "{bin_dir}/$t"; done;; '
                    f'esac\nexit 0\n')
     apt.chmod(0o755)
     assert prepare_tests.main([]) == 0
     log = calls(bin_dir)
     assert len(log) == 2 and " update " in log[0] and log[1].endswith(
-        "install -y -qq --no-install-recommends docker-compose faketime prometheus"), log
+        "install -y -qq --no-install-recommends chromium chromium-driver docker-compose "
+        "faketime prometheus"), log
     out = capsys.readouterr().out
-    assert all(f"{tool} installed" in out for tool in ("promtool", "docker-compose", "faketime"))
+    assert all(f"{tool} installed" in out for tool in ("promtool", "docker-compose", "faketime",
+                                                       "chromium", "chromedriver"))
 
 
 def test_a_management_api_that_cannot_be_enabled_stops_the_suite(machine, capsys):
