@@ -4,6 +4,7 @@ Each service is ``nameko run`` with the shared config and its port from services
 with no names, every registered service that exists in this checkout. Ctrl-C stops them all.
 ``tools.demo`` uses the same functions to start what it needs when nothing answers.
 """
+import json
 import os
 import pathlib
 import signal
@@ -90,6 +91,30 @@ def stop(processes):
             process.wait()
 
 
+OIDC_PYTHON = REPO_ROOT / ".venv-oidc" / "bin" / "python"
+OIDC_USERS = REPO_ROOT / "tools" / "oidc_provider" / "demo_users.json"
+
+
+def start_oidc_provider(port=9400):
+    """The local OpenID provider for the web service (its own virtualenv, ``make
+    web-assets``); prints the site's URL and who to sign in as. {"oidc-provider": Popen}."""
+    if not OIDC_PYTHON.exists():
+        print("web: no local OpenID provider (.venv-oidc is missing: make web-assets)",
+              flush=True)
+        return {}
+    process = subprocess.Popen([str(OIDC_PYTHON), "-m", "tools.oidc_provider", "--port",
+                                str(port)], cwd=REPO_ROOT)
+    people = json.loads(OIDC_USERS.read_text())["users"]
+    print(f"web: open {base_url('web')}/ and sign in at the local provider "
+          f"(http://127.0.0.1:{port}) as one of:", flush=True)
+    for person in people:
+        print(f"  {person['sub']}  {person['name']}", flush=True)
+    print("  (a network lead links them: PUT /people/<uid> and "
+          "PUT /networks/<id>/role-mapping on the web service, README 'The web front end')",
+          flush=True)
+    return {"oidc-provider": process}
+
+
 class StopRequested(Exception):
     """SIGTERM or SIGINT arrived."""
 
@@ -112,6 +137,8 @@ def main(names):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_on_signal)
     processes = start(names)
+    if "web" in names:
+        processes.update(start_oidc_provider())
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
