@@ -74,9 +74,9 @@ ACCESS_TABLE = [
         lambda p: access.check_network_readable(p, "north-pcn")), "Y.Y.YY."),
     ("list north-pcn's recipients", allowed(
         lambda p: access.network_listing_scope(p, "north-pcn")), "Y.Y.YY."),
-    ("see the pooled series of a north measure", lambda p: access.may_see_series(p, None),
+    ("of a measure it may see: the pooled series", lambda p: access.may_see_series(p, None),
      "YYYYYYY"),
-    ("see F84002's series of a north measure", lambda p: access.may_see_series(p, "F84002"),
+    ("of a measure it may see: F84002's series", lambda p: access.may_see_series(p, "F84002"),
      "YYYY.YY"),
     ("change north-pcn's training framework", allowed(
         lambda p: access.check_network_lead(p, "north-pcn")), "Y.Y...."),
