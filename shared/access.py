@@ -266,6 +266,35 @@ def may_retry_delivery(principal):
     return is_admin(principal)
 
 
+# --- the people of the web front end ----------------------------------------------------------
+
+# What a signed-in person may do, as their network's role mapping names it from their CIS2 roles
+# (narrowest first); the web service acts for them upstream as the principal kind each maps to.
+PRACTICE_MEMBER = "practice_member"
+PRACTICE_LEAD = "practice_lead"
+PERSON_ROLES = (PRACTICE_MEMBER, PRACTICE_LEAD, NETWORK_LEAD, ADMIN)
+
+
+def is_person_role(role):
+    return role in PERSON_ROLES
+
+
+def person_rank(role):
+    """How wide a person role's view is (of several usable roles, the widest counts)."""
+    return PERSON_ROLES.index(role)
+
+
+def acts_for_the_network(person_role):
+    """A person role held at the network's own org code, not a practice's."""
+    return person_role in (NETWORK_LEAD, ADMIN)
+
+
+def principal_kind_of(person_role):
+    """The principal kind the services see when the web service acts for such a person (never
+    admin: an admin person acts as their network's lead)."""
+    return NETWORK_LEAD if acts_for_the_network(person_role) else PRACTICE
+
+
 # --- what may be listed ------------------------------------------------------------------------
 
 @dataclass(frozen=True)

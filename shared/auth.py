@@ -51,17 +51,6 @@ class Principal:
     practice_id: str | None = None
     staff_id: str | None = None  # a person key's holder
 
-    # Until notifications asks shared.access itself; removed then.
-    @property
-    def is_admin(self):
-        return access.is_admin(self)
-
-    def may_act_for_network(self, network_id):
-        return access.may_manage_network(self, network_id)
-
-    def may_read_network(self, network_id):
-        return access.may_read_network(self, network_id)
-
 
 class ApiKeyStore:
     """The hashes of issued keys; written by the registry or by the key events."""

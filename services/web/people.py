@@ -6,11 +6,11 @@ may do: practice member, practice lead, network lead, admin).
 """
 from dataclasses import asdict, dataclass
 
+from shared import access
+
 PEOPLE = "people"
 ROLE_MAPPINGS = "role_mappings"
-ROLES = ("practice_member", "practice_lead", "network_lead", "admin")
-# Of several usable roles, the one with the widest view.
-RANK = {"practice_member": 1, "practice_lead": 2, "network_lead": 3, "admin": 4}
+ROLES = access.PERSON_ROLES
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,11 @@ class Access:
 
     @property
     def upstream_kind(self):
-        return "network_lead" if self.role in ("network_lead", "admin") else "practice"
+        return access.principal_kind_of(self.role)
 
     @property
     def is_lead(self):
-        return self.upstream_kind == "network_lead"
+        return access.acts_for_the_network(self.role)
 
     def as_dict(self):
         return asdict(self)
@@ -49,14 +49,14 @@ def access_of(claims, link, mapping):
             continue
         org_kind = mapping.get("org_codes", {}).get(grant.get("org_code"))
         role = mapping.get("role_codes", {}).get(grant.get("role_code"))
-        if org_kind is None or role not in ROLES:
+        if org_kind is None or not access.is_person_role(role):
             continue
-        if (org_kind == "network") != (role in ("network_lead", "admin")):
+        if (org_kind == "network") != access.acts_for_the_network(role):
             continue  # a practice role at the network's code, or the reverse: not usable
         candidate = Access(user_id, claims.get("name") or user_id, link.get("staff_id"),
                            link["network_id"], role,
                            grant["org_code"] if org_kind == "practice" else None)
-        if best is None or RANK[candidate.role] > RANK[best.role]:
+        if best is None or access.person_rank(candidate.role) > access.person_rank(best.role):
             best = candidate
     return best
 

@@ -24,6 +24,7 @@ from services.web.repository import WebRepository
 from services.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, cookie_header
 from services.web.site import WebSite
 from services.web.upstream import Upstream
+from shared.access import may_manage_network
 from shared.domain import NotFoundError
 from shared.routes import route
 from shared.service_base import Service
@@ -300,7 +301,7 @@ class WebService(PageHost, Service):
     @route("PUT", "/people/<user_id>", "Link an NHS identity (nhsid_useruid) to a staff id "
            "(network lead)", body=PersonLinkIn, answers={200: None}, roles=("network_lead",))
     def link_person(self, request, user_id, principal, command):
-        if not principal.may_act_for_network(command["network_id"]):
+        if not may_manage_network(principal, command["network_id"]):
             raise NotFoundError("no such network", {"network_id": ["not found"]})
         self.site.people.link(user_id, command["staff_id"], command["network_id"])
         return {"user_id": user_id, **command}
@@ -309,7 +310,7 @@ class WebService(PageHost, Service):
            "code may do in the network (network lead)", body=RoleMappingIn,
            answers={200: None}, roles=("network_lead",))
     def set_role_mapping(self, request, network_id, principal, command):
-        if not principal.may_act_for_network(network_id):
+        if not may_manage_network(principal, network_id):
             raise NotFoundError("no such network", {"network_id": ["not found"]})
         self.site.people.set_mapping(network_id, command["org_codes"], command["role_codes"])
         return {"network_id": network_id, **command}

@@ -183,3 +183,12 @@ def test_a_write_is_for_the_named_practice_else_the_practice_keys_own():
     assert access.acting_practice(PRACTICE, None) == "F84001"
     assert access.acting_practice(PRACTICE, "F84002") == "F84002"
     assert access.acting_practice(LEAD, None) is None
+
+
+def test_a_person_of_the_web_front_end_acts_upstream_as_a_lead_or_a_practice():
+    assert [access.principal_kind_of(role) for role in access.PERSON_ROLES] == [
+        "practice", "practice", "network_lead", "network_lead"]
+    assert [access.acts_for_the_network(role) for role in access.PERSON_ROLES] == [
+        False, False, True, True]
+    assert sorted(access.PERSON_ROLES, key=access.person_rank) == list(access.PERSON_ROLES)
+    assert not access.is_person_role("ops") and access.is_person_role("practice_lead")
