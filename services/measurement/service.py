@@ -104,12 +104,6 @@ class MeasurementService(Service):
     def network_spc_summary(self, request, network_id, principal):
         return commands.network_summary(self.storage, principal, network_id)
 
-    @route("GET", "/networks/<network_id>/spc-summary", "The latest SPC state of every series "
-           "of the network's measures (the Making Data Count summary table, in one call)",
-           answers={200: None}, roles=MEMBERS)
-    def network_spc_summary(self, request, network_id, principal):
-        return commands.network_summary(self.storage, principal, network_id)
-
     # --- submissions ------------------------------------------------------------------------
 
     def _answer_once(self, request, principal, answer):
