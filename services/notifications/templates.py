@@ -5,6 +5,7 @@ no free text of the source event, so nothing a person typed reaches a mailbox or
 """
 import html
 from datetime import date
+from urllib.parse import quote
 
 SIGNAL_KINDS = {"concern": "a signal of concern", "improvement": "a signal of improvement",
                 "neutral": "a special-cause signal"}
@@ -46,18 +47,37 @@ def summary_of(event_type, data, step=None):
 
 
 def link_for(data, settings):
-    """Where to look: the measure's chart, the huddle item or the project."""
+    """The page of the web front end (``settings.web_url``) a notice is about, or None: the
+    measure at the period the notice names, the huddle item, or the person's training record
+    (a capability gap). Signed out, the page sends the reader through sign-in and back."""
+    web = settings.web_url
     if data.get("measure_id"):
-        return f"{settings.measurement_url}/measures/{data['measure_id']}/chart.png"
+        link = f"{web}/measures/{quote(str(data['measure_id']), safe='')}"
+        if data.get("period"):
+            link += f"?period={quote(str(data['period']), safe='')}"
+        return link
     if data.get("item_id"):
-        return f"{settings.projects_url}/huddle-items/{data['item_id']}"
-    if data.get("project_id"):
-        return f"{settings.projects_url}/projects/{data['project_id']}"
+        return f"{web}/huddle-items/{quote(str(data['item_id']), safe='')}"
+    if data.get("staff_id"):
+        return f"{web}/people/{quote(str(data['staff_id']), safe='')}/training"
     return None
 
 
-def notice_text(summary, link, unsubscribe_url):
-    lines = ["Hello,", "", summary, ""]
+def unsubscribe_page_url(settings, token):
+    """The web front end's unsubscribe page of ``token`` (the link in a mail's body; the
+    List-Unsubscribe header keeps the notifications service's own one-click POST)."""
+    return f"{settings.web_url}/unsubscribe?token={quote(token, safe='')}"
+
+
+def notice_text(entries, link, unsubscribe_url):
+    """Plain text of a mail: ``entries`` are (line, its page or None), ``link`` the page of
+    the whole mail (or None)."""
+    lines = ["Hello,", ""]
+    for line, entry_link in entries:
+        lines.append(line)
+        if entry_link:
+            lines.append(f"  See it here: {entry_link}")
+    lines.append("")
     if link:
         lines += [f"See it here: {link}", ""]
     lines += ["PCN Improvement Network"]
@@ -66,8 +86,19 @@ def notice_text(summary, link, unsubscribe_url):
     return "\n".join(lines) + "\n"
 
 
-def notice_html(summary, link, unsubscribe_url, chart_cid=None):
-    parts = ["<p>Hello,</p>", f"<p>{html.escape(summary)}</p>"]
+def notice_html(entries, link, unsubscribe_url, chart_cid=None):
+    """The HTML alternative of ``notice_text``; a digest's entries are a list."""
+    parts = ["<p>Hello,</p>"]
+    if len(entries) == 1 and not entries[0][1]:
+        parts.append(f"<p>{html.escape(entries[0][0])}</p>")
+    else:
+        items = []
+        for line, entry_link in entries:
+            item = html.escape(line.removeprefix("- "))
+            if entry_link:
+                item += f' <a href="{html.escape(entry_link)}">See it here</a>'
+            items.append(f"<li>{item}</li>")
+        parts.append("<ul>" + "".join(items) + "</ul>")
     if chart_cid:
         parts.append(f'<p><img src="cid:{html.escape(chart_cid)}" alt="Chart of the series" '
                      'width="640"></p>')
@@ -90,8 +121,10 @@ def subject_for(notification):
     return prefix + notification["summary"].split(":")[0].rstrip(".")[:120]
 
 
-def digest_lines(items):
-    return [f"- {item['summary']}" for item in items]
+def digest_entries(items, settings):
+    """A digest's (line, page) per notice it gathers."""
+    return [(f"- {item['summary']}", link_for(item.get("data") or {}, settings))
+            for item in items]
 
 
 SUMMARY_LABELS = (

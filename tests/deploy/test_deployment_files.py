@@ -275,7 +275,8 @@ def test_kustomize_deployments(kustomization):
     extra = {"mailpit"} if kustomization == "k8s/overlays/dev" else set()
     assert set(deployments) == set(PYTHON_SERVICES) | extra, sorted(deployments)
     settings = _of_kind(docs, "ConfigMap")["pcn-config"]["data"]
-    assert {"SMTP_HOST", "SMTP_PORT", "SMTP_SENDER", "NOTIFICATIONS_BASE_URL"} <= set(settings)
+    assert {"SMTP_HOST", "SMTP_PORT", "SMTP_SENDER", "NOTIFICATIONS_BASE_URL",
+            "NOTIFICATIONS_WEB_URL"} <= set(settings)
     if extra:
         assert settings["SMTP_HOST"] == "mailpit" and "mailpit" in _of_kind(docs, "Service")
 

@@ -103,23 +103,28 @@ def _record_failure(repository, recipient, notification, error, now, settings, r
 
 
 def _content(repository, notification, settings):
-    """(summary lines, link) of a notice, digest or summary."""
+    """(entries, link) of a notice, digest or summary: each entry a line and the web page it
+    is about (or None), ``link`` the page of the whole mail (or None)."""
     if notification["kind"] == "digest":
         items = repository.notifications_of(notification.get("items") or [])
-        return templates.digest_lines(items), None
+        return templates.digest_entries(items, settings), None
     if notification["kind"] == "summary":
-        return templates.summary_lines(notification["counts"]), None
-    return [notification["summary"]], templates.link_for(notification["data"], settings)
+        return ([(line, None) for line in templates.summary_lines(notification["counts"])],
+                f"{settings.web_url}/")
+    return ([(notification["summary"], None)],
+            templates.link_for(notification["data"], settings))
 
 
 def _email_for(repository, senders, recipient, notification, settings):
-    lines, link = _content(repository, notification, settings)
-    body = "\n".join(lines)
-    unsubscribe_url = None
+    entries, link = _content(repository, notification, settings)
+    one_click_url = page_url = None
     if not notification["critical"]:
         about = notification["event_type"] if notification["kind"] == "notice" else ANY_EVENT
         token = unsubscribe_token(settings.unsubscribe_secret, recipient["_id"], about)
-        unsubscribe_url = f"{settings.base_url}/unsubscribe?token={token}"
+        # The header is for mail clients (RFC 8058: a POST to this service); the body's link
+        # opens the web front end's page, which asks before it posts here.
+        one_click_url = f"{settings.base_url}/unsubscribe?token={token}"
+        page_url = templates.unsubscribe_page_url(settings, token)
     chart = None
     data = notification["data"]
     if notification["event_type"] == "measurement.signal_detected" and data.get("measure_id"):
@@ -130,16 +135,17 @@ def _email_for(repository, senders, recipient, notification, settings):
     return build_email(
         senders.email.sender, recipient["contacts"]["email"],
         templates.subject_for(notification),
-        templates.notice_text(body, link, unsubscribe_url),
-        lambda cid: templates.notice_html(body, link, unsubscribe_url, cid),
-        unsubscribe_url=unsubscribe_url, chart_png=chart)
+        templates.notice_text(entries, link, page_url),
+        lambda cid: templates.notice_html(entries, link, page_url, cid),
+        unsubscribe_url=one_click_url, chart_png=chart)
 
 
 def _post_webhook(repository, senders, recipient, notification, now, settings):
     webhook = recipient["contacts"]["webhook"]
     if webhook.get("disabled_at"):
         raise DeliveryError(REASON_ENDPOINT_DISABLED, retryable=False)
-    lines, link = _content(repository, notification, settings)
+    entries, link = _content(repository, notification, settings)
+    lines = [line for line, _ in entries]
     data = {**notification["data"], "notification_id": notification["_id"],
             "event_id": notification["event_id"], "network_id": notification["network_id"],
             "summary": " ".join(lines) if notification["kind"] == "notice" else None,

@@ -24,10 +24,8 @@ class Settings:
     backoff_base_seconds: float = 30.0
     backoff_cap_seconds: float = 3600.0
     send_lease_seconds: float = 60.0
-    base_url: str = "http://localhost:8004"
-    projects_url: str = "http://localhost:8001"
-    measurement_url: str = "http://localhost:8002"
-    training_url: str = "http://localhost:8003"
+    base_url: str = "http://localhost:8004"  # this service (one-click unsubscribe)
+    web_url: str = "http://localhost:8005"  # the web front end: every link in a mail's body
     unsubscribe_secret: str = field(default="", repr=False)
     allow_private_endpoints: bool = False
     # After a webhook secret is rotated, the old one signs beside the new for this long.

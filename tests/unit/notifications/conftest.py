@@ -147,7 +147,8 @@ def repository(storage_config):
 def settings():
     return Settings(unsubscribe_secret="test-unsubscribe-secret-0123456789",
                     allow_private_endpoints=True, backoff_base_seconds=10,
-                    backoff_cap_seconds=120, base_url="https://notify.example.org")
+                    backoff_cap_seconds=120, base_url="https://notify.example.org",
+                    web_url="https://web.example.org")
 
 
 @pytest.fixture

@@ -84,8 +84,15 @@ def test_a_concern_signal_delivered_twice_reaches_each_network_lead_once_per_cha
     assert message["List-Unsubscribe"].startswith("<https://notify.example.org/unsubscribe?token=")
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "measures/msr_smr/chart.png" in text and "To stop these emails: https://" in text
-    assert '<a href="http://localhost:8002/measures/msr_smr/chart.png">' in html
+    # Every link of the body opens a page of the web front end: the measure at the signal's
+    # period, and the unsubscribe page (the header keeps this service's one-click POST).
+    page = "https://web.example.org/measures/msr_smr?period=2026-11-01"
+    assert f"See it here: {page}\r\n" in text
+    assert "To stop these emails: https://web.example.org/unsubscribe?token=" in text
+    assert f'<a href="{page}">See it here</a>' in html
+    assert '<a href="https://web.example.org/unsubscribe?token=' in html
+    token = message["List-Unsubscribe"].split("token=")[1].rstrip(">")
+    assert f"https://web.example.org/unsubscribe?token={token}" in text
 
     (call,) = webhook_receiver.requests
     headers, body, _ = call
