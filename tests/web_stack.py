@@ -15,7 +15,7 @@ import pytest
 import requests
 from nameko.testing.utils import find_free_port
 
-from tests.helpers import ServiceClient, started, with_own_address
+from tests.helpers import ServiceClient, services_config_yaml, started, with_own_address
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROVIDER_PYTHON = REPO_ROOT / ".venv-oidc" / "bin" / "python"
@@ -103,7 +103,8 @@ def build_stack(container_factory, service_config, with_notifications=False):
     notifications_config = None
     if with_notifications:
         from services.notifications.service import NotificationsService
-        notifications_config = with_own_address(service_config)
+        # services/config.yaml's notifications settings (it refuses to start without them)
+        notifications_config = {**services_config_yaml(), **with_own_address(service_config)}
         started(container_factory, NotificationsService, notifications_config)
         urls["WEB_NOTIFICATIONS_URL"] = f"http://{notifications_config['WEB_SERVER_ADDRESS']}"
     web_config = with_own_address(service_config)

@@ -10,6 +10,7 @@ import pathlib
 from types import SimpleNamespace
 from urllib.parse import quote
 
+import requests
 from marshmallow import Schema, fields, validate
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
@@ -17,13 +18,14 @@ from werkzeug.wrappers import Response
 from analytics.spc import SpcAnalysis
 from analytics.spc import verdict as spc_words
 from services.web import dashboard
+from services.web.inbox import InboxPages
 from services.web.oidc import SignInFailed, new_sign_in_secrets
 from services.web.pages import PageHost, html, page, redirect, safe_return_to, secure
 from services.web.people import ROLES, Access
 from services.web.repository import WebRepository
 from services.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, cookie_header
 from services.web.site import WebSite
-from services.web.upstream import Upstream
+from services.web.upstream import Upstream, UpstreamRefused
 from shared.access import may_manage_network
 from shared.domain import NotFoundError
 from shared.routes import route
@@ -64,7 +66,7 @@ def static_file(folder, name, max_age):
                     headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
-class WebService(PageHost, Service):
+class WebService(InboxPages, PageHost, Service):
     name = "web"
     repository = WebRepository
     openapi_description = "The web front end's own API: people and role mappings."
@@ -205,10 +207,20 @@ class WebService(PageHost, Service):
         rows, practices, missing = dashboard.table(summary)
         escalated = upstream.projects("/huddle-items", params={
             "status": "escalated", "page_size": 20})["items"]
+        # One capability report (the network's for a lead, else the practice's), never one
+        # call per person; the table still shows when training does not answer.
+        scope = {"network_id": access.network_id} if access.is_lead \
+            else {"practice_id": access.practice_id}
+        try:
+            gaps = dashboard.training_gaps(upstream.training("/reports/capability",
+                                                             params=scope))
+        except (UpstreamRefused, requests.RequestException) as exc:
+            log.warning("no training gaps: %r", exc)
+            gaps = None
         return "dashboard.jinja", {"title": "Network dashboard", "nav": "dashboard",
                                    "network_id": access.network_id, "rows": rows,
                                    "practice_columns": practices, "missing": missing,
-                                   "escalated": escalated}
+                                   "escalated": escalated, "training_gaps": gaps}
 
     @page("GET", "/measures/<measure_id>")
     def measure_page(self, request, session, measure_id):
@@ -273,22 +285,6 @@ class WebService(PageHost, Service):
             params=params, raw=True)
         return Response(answer.content, content_type="image/svg+xml")
 
-    @page("GET", "/inbox")
-    def inbox(self, request, session):
-        access = self.access_of(session)
-        if not access.staff_id:
-            return "message.jinja", {"title": "Your inbox", "paragraphs": [
-                "Your NHS identity is not linked to a staff record yet, so there is no inbox."]}
-        answer = self.upstream(session).notifications("GET", "/inbox")
-        items = [{**item, "link": link_of(item)} for item in answer["items"]]
-        return "inbox.jinja", {"title": "Your inbox", "items": items,
-                               "unread_here": answer.get("unread")}
-
-    @page("POST", "/inbox/<notification_id>/read", form=True)
-    def mark_read(self, request, session, notification_id):
-        self.upstream(session).notifications("POST", f"/inbox/{quote(notification_id)}/read")
-        return redirect("/inbox")
-
     @page("GET", "/huddle-items/<item_id>")
     def huddle_item(self, request, session, item_id):
         item = self.upstream(session).projects(f"/huddle-items/{quote(item_id)}")
@@ -314,16 +310,6 @@ class WebService(PageHost, Service):
             raise NotFoundError("no such network", {"network_id": ["not found"]})
         self.site.people.set_mapping(network_id, command["org_codes"], command["role_codes"])
         return {"network_id": network_id, **command}
-
-
-def link_of(item):
-    """The page of this site an inbox item is about, when it names one."""
-    subject = item.get("subject") or {}
-    if subject.get("measure_id"):
-        return f"/measures/{subject['measure_id']}"
-    if item.get("measure_id"):
-        return f"/measures/{item['measure_id']}"
-    return None
 
 
 __all__ = ["WebService", "secure"]
