@@ -38,8 +38,19 @@ from datetime import date, timedelta
 import requests
 from aiosmtpd.controller import Controller
 
-from tools import dev
+from tools import demo_browser, dev
 from tools.prepare_tests import Apt, CannotPrepare, ensure_rabbitmq_running
+
+# 24 weekly periods ending last week; the practices adopt the shared SMR template in week 17
+# (index 16): the PDSA cycle that tested it ends there with "adopt", and the lead starts the
+# new baseline there.
+WEEKS, ADOPTED = 24, 16
+
+
+def demo_weeks(today):
+    """The Mondays of the demo's 24 weeks, the last one the week before ``today``'s."""
+    this_week = today - timedelta(days=today.weekday())
+    return [this_week - timedelta(weeks=WEEKS - i) for i in range(WEEKS)]
 
 
 class Api:
@@ -138,13 +149,17 @@ def main(argv=None):
     parser.add_argument("--measurement", default=dev.base_url("measurement"))
     parser.add_argument("--training", default=dev.base_url("training"))
     parser.add_argument("--notifications", default=dev.base_url("notifications"))
+    parser.add_argument("--web", default=dev.web_site_url(),
+                        help="the web service's site (its WEB_BASE_URL)")
     parser.add_argument("--charts", default="demo-output",
-                        help="folder for the Making Data Count charts (SVG)")
+                        help="folder for the Making Data Count charts (SVG) and the web "
+                             "pages' screenshots (PNG)")
     parser.add_argument("--no-start", action="store_true",
                         help="never start services; use the ones at --projects/--measurement")
     args = parser.parse_args(argv)
     local = (args.projects, args.measurement, args.training, args.notifications) == tuple(
-        dev.base_url(name) for name in ("projects", "measurement", "training", "notifications"))
+        dev.base_url(name) for name in ("projects", "measurement", "training", "notifications")
+    ) and args.web == dev.web_site_url()
     # A SIGTERM still stops the services this run started (local_services' finally).
     signal.signal(signal.SIGTERM, dev.stop_on_signal)
     try:
@@ -182,6 +197,7 @@ def run_story(args, mailbox):
     practice_key = lead.call("POST", "/api-keys", {"role": "practice",
                                                    "practice_id": codes[0]})["api_key"]
     practice = Api(args.projects, practice_key)
+    weeks = demo_weeks(date.today())
     project = lead.call("POST", "/projects", {
         "title": "Standardise structured medication reviews",
         "aim": {"what": "SMRs completed to the standard template",
@@ -195,13 +211,17 @@ def run_story(args, mailbox):
     register_smr_team(args, lead_key, network_id, codes)
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "planning"})
     lead.call("POST", f"/projects/{project['id']}/stage", {"stage": "testing"})
+    # Dated when it happened: a week's test before the adoption week, adopted in that week, so
+    # the charts draw the cycle where the series shifts.
     cycle = practice.call("POST", f"/projects/{project['id']}/pdsa-cycles", {
         "change_idea": "shared SMR template", "plan": "use the template for one week",
-        "prediction": "8 of 10 SMRs complete every section"})
+        "prediction": "8 of 10 SMRs complete every section",
+        "started_on": weeks[ADOPTED - 1].isoformat()})
     cycle = practice.call("PATCH", f"/pdsa-cycles/{cycle['id']}", {
         "do_notes": "10 SMRs done", "study_notes": "9 of 10 complete; prediction met",
-        "act": "adopt"})
-    print(f"PDSA cycle {cycle['id']}: {cycle['status']}, act={cycle['act']}")
+        "act": "adopt", "completed_on": weeks[ADOPTED].isoformat()})
+    print(f"PDSA cycle {cycle['id']}: {cycle['status']}, act={cycle['act']}, "
+          f"{cycle['started_on']} to {cycle['completed_on']}")
     item = practice.call("POST", "/huddle-items", {"team": "pharmacy",
                                                    "description": "template missing in EMIS",
                                                    "raised_by": "nurse-12"})
@@ -217,8 +237,12 @@ def run_story(args, mailbox):
                "project": f"{project['id']} (PDSA cycle adopted, huddle item resolved in "
                           f"{item['time_to_unblock_seconds']:.1f} s)"}
     summary.update(train_the_lead(args, lead_key, network_id, project))
-    summary.update(measure_network(args, project, lead_key, codes))
+    measure_id, measured = measure_network(args, project, lead_key, codes, weeks)
+    summary.update(measured)
     summary.update(network_lead_hears(args, lead_key, lead_recipient, mailbox))
+    summary.update(demo_browser.network_lead_signs_in(
+        Api(args.web, lead_key), network_id, codes, measure_id, lead_recipient["staff_id"],
+        args.charts))
     return summary
 
 
@@ -355,8 +379,9 @@ def train_the_lead(args, lead_key, network_id, project):
                         f"({report['staff']} people in the registry)"}
 
 
-def measure_network(args, project, lead_key, codes):
-    """Define the shared measure, submit each practice's weeks, show the network picture."""
+def measure_network(args, project, lead_key, codes, weeks):
+    """Define the shared measure, submit each practice's ``weeks``, show the network picture.
+    Returns the measure's id and the summary lines."""
     lead = Api(args.measurement, lead_key)
     wait_for(lambda: requests.get(f"{args.measurement}/projects/{project['id']}/measures",
                                   headers={"Authorization": f"Bearer {lead_key}"},
@@ -367,10 +392,8 @@ def measure_network(args, project, lead_key, codes):
         "operational_definition": "SMRs in the week with every template section completed, "
                                   "over all SMRs in the week", "improvement": "increase",
         "target": 0.8})
-    this_week = date.today() - timedelta(days=date.today().weekday())
-    weeks = [this_week - timedelta(weeks=24 - i) for i in range(24)]
     for index, week in enumerate(weeks):
-        rate = 0.88 if index >= 16 else 0.42
+        rate = 0.88 if index >= ADOPTED else 0.42
         rows = [{"measure_id": measure["id"], "practice_id": code, "period": week.isoformat(),
                  "denominator": 20 + 4 * n,
                  "numerator": round((20 + 4 * n) * (rate + ((index * 3 + n) % 5 - 2) / 100))}
@@ -387,9 +410,10 @@ def measure_network(args, project, lead_key, codes):
     analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
     print(f"SPC: variation {analysis['variation_type']}, assurance {analysis['assurance_type']}")
     # The template was adopted in week 17: the lead starts a new baseline there.
-    lead.call("POST", f"/measures/{measure['id']}/rebase", {"date": weeks[16].isoformat()})
+    lead.call("POST", f"/measures/{measure['id']}/rebase",
+              {"date": weeks[ADOPTED].isoformat()})
     analysis = lead.call("GET", f"/measures/{measure['id']}/spc")
-    print(f"after rebasing at {weeks[16]}: variation {analysis['variation_type']}, "
+    print(f"after rebasing at {weeks[ADOPTED]}: variation {analysis['variation_type']}, "
           f"assurance {analysis['assurance_type']}")
     charts = pathlib.Path(args.charts)
     charts.mkdir(parents=True, exist_ok=True)
@@ -406,13 +430,13 @@ def measure_network(args, project, lead_key, codes):
         saved.append(str(path))
     print(f"Making Data Count charts saved: {', '.join(saved)}")
     latest = pooled[-1]
-    return {"submitted": f"{len(weeks)} weeks x {len(codes)} practices to measure "
-                         f"{measure['id']}",
-            "pooled latest week": f"{latest['period']}: {latest['value']:.2f} "
-                                  f"(target {measure['target']})",
-            "SPC after the rebase": f"variation {analysis['variation_type']}, "
-                                    f"assurance {analysis['assurance_type']}",
-            "charts": ", ".join(saved)}
+    return measure["id"], {
+        "submitted": f"{len(weeks)} weeks x {len(codes)} practices to measure {measure['id']}",
+        "pooled latest week": f"{latest['period']}: {latest['value']:.2f} "
+                              f"(target {measure['target']})",
+        "SPC after the rebase": f"variation {analysis['variation_type']}, "
+                                f"assurance {analysis['assurance_type']}",
+        "charts": ", ".join(saved)}
 
 
 if __name__ == "__main__":

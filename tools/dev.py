@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import requests
 
@@ -48,17 +49,20 @@ def start(names, env=None, log_dir=None):
         service = registry.by_name(name)
         process_env = {**LOCAL_DEFAULTS, **os.environ, **(env or {}),
                        "WEB_SERVER_ADDRESS": f"0.0.0.0:{service.port}"}
-        output = None
-        if log_dir is not None:
-            output = open(pathlib.Path(log_dir) / f"{name}.log", "wb")
         print(f"starting {name} on {base_url(name)}", flush=True)
-        processes[name] = subprocess.Popen(
-            [nameko, *service.command[1:]],
-            env=process_env, cwd=REPO_ROOT, stdout=output,
-            stderr=subprocess.STDOUT if output is not None else None)
-        if output is not None:
-            output.close()  # the child holds its own copy
+        processes[name] = popen_logged([nameko, *service.command[1:]], log_dir, name,
+                                       env=process_env)
     return processes
+
+
+def popen_logged(command, log_dir, name, **popen_args):
+    """Start ``command`` in the repository; its output goes to the terminal, or to
+    ``<log_dir>/<name>.log``."""
+    if log_dir is None:
+        return subprocess.Popen(command, cwd=REPO_ROOT, **popen_args)
+    with open(pathlib.Path(log_dir) / f"{name}.log", "wb") as output:  # the child keeps a copy
+        return subprocess.Popen(command, cwd=REPO_ROOT, stdout=output,
+                                stderr=subprocess.STDOUT, **popen_args)
 
 
 def wait_ready(processes, timeout=90.0):
@@ -93,25 +97,61 @@ def stop(processes):
 
 OIDC_PYTHON = REPO_ROOT / ".venv-oidc" / "bin" / "python"
 OIDC_USERS = REPO_ROOT / "tools" / "oidc_provider" / "demo_users.json"
+OIDC_PORT = 9400
+SERVICES_CONFIG = REPO_ROOT / "services" / "config.yaml"
 
 
-def start_oidc_provider(port=9400):
+def oidc_provider_url(port=OIDC_PORT):
+    return f"http://127.0.0.1:{port}"
+
+
+def oidc_provider_answers(port=OIDC_PORT, timeout=1.0):
+    try:
+        return requests.get(oidc_provider_url(port) + "/.well-known/openid-configuration",
+                            timeout=timeout).ok
+    except requests.RequestException:
+        return False
+
+
+def demo_people():
+    """The people of the local provider (demo_users.json), as it gives their claims."""
+    return json.loads(OIDC_USERS.read_text())["users"]
+
+
+def web_site_url():
+    """Where the web service says it is (WEB_BASE_URL of services/config.yaml, as ``nameko
+    run`` reads it here). Open the site there: the sign-in comes back to that address, and
+    its cookies are kept per host (127.0.0.1 and localhost are two sites to a browser)."""
+    import yaml
+    with warnings.catch_warnings():
+        # nameko's CLI imports pkg_resources, which announces its own deprecation: not ours.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated",
+                                category=UserWarning)
+        from nameko.cli.main import setup_yaml_parser
+    setup_yaml_parser()
+    config = yaml.load(SERVICES_CONFIG.read_text(), Loader=yaml.SafeLoader)
+    return str(config["WEB_BASE_URL"]).rstrip("/")
+
+
+def start_oidc_provider(port=OIDC_PORT, log_dir=None, announce=True):
     """The local OpenID provider for the web service (its own virtualenv, ``make
-    web-assets``); prints the site's URL and who to sign in as. {"oidc-provider": Popen}."""
+    web-assets``); with ``announce``, prints the site's URL and who to sign in as. Output
+    goes to the terminal, or to ``<log_dir>/oidc-provider.log``. {"oidc-provider": Popen}, or
+    {} when .venv-oidc is missing."""
     if not OIDC_PYTHON.exists():
         print("web: no local OpenID provider (.venv-oidc is missing: make web-assets)",
               flush=True)
         return {}
-    process = subprocess.Popen([str(OIDC_PYTHON), "-m", "tools.oidc_provider", "--port",
-                                str(port)], cwd=REPO_ROOT)
-    people = json.loads(OIDC_USERS.read_text())["users"]
-    print(f"web: open {base_url('web')}/ and sign in at the local provider "
-          f"(http://127.0.0.1:{port}) as one of:", flush=True)
-    for person in people:
-        print(f"  {person['sub']}  {person['name']}", flush=True)
-    print("  (a network lead links them: PUT /people/<uid> and "
-          "PUT /networks/<id>/role-mapping on the web service, README 'The web front end')",
-          flush=True)
+    process = popen_logged([str(OIDC_PYTHON), "-m", "tools.oidc_provider", "--port",
+                            str(port)], log_dir, "oidc-provider")
+    if announce:
+        print(f"web: open {web_site_url()}/ and sign in at the local provider "
+              f"({oidc_provider_url(port)}) as one of:", flush=True)
+        for person in demo_people():
+            print(f"  {person['sub']}  {person['name']}", flush=True)
+        print("  (a network lead links them: PUT /people/<uid> and "
+              "PUT /networks/<id>/role-mapping on the web service, README 'The web front "
+              "end'; `make demo` links the network lead to the network it makes)", flush=True)
     return {"oidc-provider": process}
 
 
