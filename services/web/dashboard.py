@@ -1,5 +1,8 @@
 """The network dashboard as a Making Data Count summary-icons table, built from the measurement
-service's one-call summary (``GET /networks/<id>/spc-summary``): plain functions, no I/O."""
+service's one-call summary (``GET /networks/<id>/spc-summary``), with the open training gaps
+from the training service's capability report beside it: plain functions, no I/O."""
+from datetime import date
+
 from analytics.spc import verdict as spc_words
 from analytics.spc.vocabulary import (
     COMMON_CAUSE, CONSISTENT_FAIL, CONSISTENT_PASS, INCONSISTENT, SPECIAL_CAUSE_CONCERN,
@@ -71,3 +74,23 @@ def table(summary_answer):
                 missing.append(f"{practice}: {measure['name']} (week of {last})")
     rows.sort(key=lambda r: (not r["concern"], r["name"]))
     return rows, sorted(practices), missing
+
+
+GAPS_SHOWN = 10
+
+
+def long_date(iso_day):
+    """``2020-04-05`` as the NHS.UK style writes it: ``5 April 2020``."""
+    day = date.fromisoformat(iso_day)
+    return f"{day.day} {day:%B %Y}"
+
+
+def training_gaps(capability_report):
+    """The open training gaps beside the table, from the training service's capability report
+    of the network or the practice (one call): how many are open (overdue) and the earliest
+    GAPS_SHOWN of them as {staff_id, level, due} in words."""
+    overdue = [row for row in capability_report.get("next_needs") or () if row.get("overdue")]
+    return {"open": (capability_report.get("gaps") or {}).get("open", len(overdue)),
+            "rows": [{"staff_id": row["staff_id"],
+                      "level": row["level"].replace("_", " ").capitalize(),
+                      "due": long_date(row["due_on"])} for row in overdue[:GAPS_SHOWN]]}

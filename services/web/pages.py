@@ -7,6 +7,7 @@ import pathlib
 import time
 from urllib.parse import quote, urlsplit
 
+import requests
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 from prometheus_client import Histogram
 from werkzeug.wrappers import Response
@@ -17,6 +18,9 @@ from shared.web import http
 
 log = logging.getLogger(__name__)
 
+NOT_FOUND = "Page not found"
+PROBLEM = "Sorry, there is a problem with the service"
+TRY_LATER = "Try again later."
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 PAGE_DURATION = Histogram("pcn_web_page_duration_seconds", "Time to answer each web page.",
                           ["page", "status"],
@@ -82,8 +86,12 @@ def page(method, path, *, signed_in=True, form=False, personal=True):
         def entrypoint(self, request, **arguments):
             started = time.perf_counter()
             self.upstream_calls = 0
-            response = self._page_response(request, method_function, signed_in, form,
-                                           arguments)
+            try:
+                response = self._page_response(request, method_function, signed_in, form,
+                                               arguments)
+            except Exception:  # a page never answers the kit's JSON 500
+                log.exception("the page %s failed", request.path)
+                response = self.error_page(500, PROBLEM, TRY_LATER)
             secure(response, self.settings.oidc_issuer, personal)
             PAGE_DURATION.labels(name, str(response.status_code)).observe(
                 time.perf_counter() - started)
@@ -120,13 +128,35 @@ class PageHost:
                 return self.error_page(404, "Page not found",
                                        "There is nothing here you can see.", session)
             log.error("an upstream service refused %s: %s", request.path, refused)
-            return self.error_page(502, "Sorry, there is a problem with the service",
-                                   "Try again later.", session)
+            return self.error_page(502, PROBLEM, TRY_LATER, session)
+        except requests.RequestException as unreachable:
+            log.error("an upstream service did not answer %s: %r", request.path, unreachable)
+            return self.error_page(503, PROBLEM, TRY_LATER, session)
         if isinstance(answer, Response):
             return answer
         template, context = answer
         return html(template, **self.common_context(session, request), **context)
 
     def error_page(self, status, title, message, session=None):
+        """An NHS.UK error page; every 404 is the "Page not found" page."""
+        if status == 404:
+            return html("not_found.jinja", status=404, title=NOT_FOUND,
+                        **self.common_context(session, None))
         return html("error.jinja", status=status, title=title, message=message,
                     **self.common_context(session, None))
+
+    def not_found_page(self, request):
+        """The "Page not found" page with the security headers, for the signed-in person's
+        header when there is a session (a path no route takes, a missing asset)."""
+        try:
+            session = self.current_session(request)
+        except Exception as exc:  # the page still answers without the header's name
+            log.warning("no session for the not-found page: %r", exc)
+            session = None
+        return secure(self.error_page(404, NOT_FOUND, "", session), self.settings.oidc_issuer)
+
+    # Below every other route: werkzeug tries static segments and narrower converters first.
+    @page("GET,POST,PUT,PATCH,DELETE", "/<path:unknown_path>", signed_in=False)
+    def page_not_found(self, request, session, unknown_path):
+        """Any path no route of the site takes: "Page not found" (HTML, 404), not JSON."""
+        return self.not_found_page(request)

@@ -31,9 +31,10 @@ def test_the_lead_signs_in_and_sees_the_network(stack):
     assert "Variation: special-cause improvement" in page.text
     assert "F84002: SMRs completed to the standard template" in page.text  # not submitted
     assert "template missing in EMIS" in page.text
-    # Bounded, whatever the size of the network: the summary table, the escalated items and
-    # the header's unread count, one call each.
-    assert page.headers["X-Upstream-Calls"] == "3"
+    # Bounded, whatever the size of the network: the summary table, the escalated items, the
+    # training gaps (training is not running here: the panel says so) and the header's unread
+    # count, one call each.
+    assert page.headers["X-Upstream-Calls"] == "4"
     measure = browser.get(f"{stack.web}/measures/{stack.measure_id}")
     assert measure.status_code == 200 and "special-cause improvement since" in measure.text
     chart = browser.get(f"{stack.web}/measures/{stack.measure_id}/chart.svg?practice_id=F84002")
