@@ -5,6 +5,14 @@
 #   nameko run --config services/config.yaml \
 #       services.projects.service:ProjectsService
 # (see docker-compose.yml and k8s/base/).
+
+# The web service's front-end assets: NHS.UK frontend from npm, exactly as package-lock.json
+# pins it (npm ci; axe-core, a devDependency of the browser tests, is left out).
+FROM node:20-bookworm-slim AS web-assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,6 +34,12 @@ COPY pyproject.toml constraints.txt ./
 COPY shared ./shared
 COPY services ./services
 COPY analytics ./analytics
+# What the web service serves at /assets/ (services/web/service.py: FRONTEND_ASSETS), and the
+# package's package.json and README (its licence); nothing else of node_modules.
+COPY --from=web-assets /build/node_modules/nhsuk-frontend/dist/nhsuk \
+     ./node_modules/nhsuk-frontend/dist/nhsuk
+COPY --from=web-assets /build/node_modules/nhsuk-frontend/package.json \
+     /build/node_modules/nhsuk-frontend/README.md ./node_modules/nhsuk-frontend/
 RUN pip install -c constraints.txt . \
     && chown -R root:root /app \
     && chmod -R a+rX,go-w /app
@@ -33,8 +47,9 @@ RUN pip install -c constraints.txt . \
 # `nameko run` reads services/config.yaml relative to /app.
 USER ${APP_UID}:${APP_GID}
 
-# Documentation only: projects uses 8001, measurement 8002.
-EXPOSE 8001 8002
+# Documentation only: projects 8001, measurement 8002, training 8003, notifications 8004,
+# web 8005 (services/registry.py).
+EXPOSE 8001 8002 8003 8004 8005
 
 # No default service: docker-compose.yml and the Kubernetes manifests always
 # give the command. No backdoor port is ever opened.
