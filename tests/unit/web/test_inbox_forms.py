@@ -1,0 +1,44 @@
+"""The web's inbox and preferences pages without a network: which form field a refusal of the
+notifications service belongs to, the error summary's order and links, and the page an inbox
+item links to."""
+import pytest
+
+from services.web.inbox import error_list, field_id, link_of, refused_fields
+from services.web.upstream import UpstreamRefused
+
+
+def refusal(fields, status=422):
+    return UpstreamRefused(status, {"error": "validation_failed", "message": "refused",
+                                    "fields": fields})
+
+
+def test_each_refused_field_is_the_form_field_the_service_named():
+    errors = refused_fields(refusal({
+        "by_channel.webhook.value": ["Must be one of: immediate, digest, off."],
+        "digest_time": ["a time of day as HH:MM, such as 08:00"]}))
+    assert errors == {"by_channel.webhook": ["Must be one of: immediate, digest, off."],
+                      "digest_time": ["a time of day as HH:MM, such as 08:00"]}
+
+
+def test_a_refusal_naming_no_field_is_still_shown_and_other_statuses_are_raised():
+    assert refused_fields(refusal({})) == {"_form": ["refused"]}
+    with pytest.raises(UpstreamRefused):
+        refused_fields(refusal({"staff_id": ["not found"]}, status=404))
+
+
+def test_the_summary_lists_errors_in_the_forms_order_linked_to_their_fields():
+    listed = error_list({"time_zone": ["no such zone"], "digest_time": ["HH:MM"],
+                         "by_channel.email": ["bad mode"], "_form": ["refused"]})
+    assert [(item["href"], item["text"]) for item in listed] == [
+        ("#by_channel-email", "Email: bad mode"), ("#digest_time", "Digest time: HH:MM"),
+        ("#time_zone", "Time zone: no such zone"), (None, "refused")]
+    assert field_id("by_channel.inbox") == "by_channel-inbox"
+
+
+def test_an_item_links_to_the_page_it_is_about():
+    assert link_of({"event_type": "measurement.signal_detected",
+                    "data": {"measure_id": "msr_1", "practice_id": "F84001"}}) == \
+        "/measures/msr_1"
+    assert link_of({"event_type": "huddle.item_escalated",
+                    "data": {"item_id": "hdl 2"}}) == "/huddle-items/hdl%202"
+    assert link_of({"event_type": "training.target_at_risk", "data": {}}) is None
