@@ -233,6 +233,15 @@ class UnreadView(Schema):
     unread = fields.Integer(required=True)
 
 
+class UnsubscribeStateView(Schema):
+    event_type = fields.String(required=True, metadata={
+        "description": "the event type the link stops emailing (* = all non-critical email)"})
+    description = fields.String(allow_none=True, metadata={
+        "description": "the catalogue's words for it (none for *)"})
+    unsubscribed = fields.Boolean(required=True, metadata={
+        "description": "whether the person has already unsubscribed from it"})
+
+
 class UnsubscribedView(Schema):
     unsubscribed = fields.String(required=True, metadata={
         "description": "the event type no longer emailed (* = all non-critical email)"})

@@ -265,6 +265,12 @@ class NotificationsService(Service):
         return _html(templates.unsubscribe_page(
             event_type, commands.event_type_description(event_type), request.full_path))
 
+    @route("GET", "/unsubscribe/state", "What an unsubscribe link stops and whether it has "
+           "(JSON, for the web front end's unsubscribe page; changes nothing)",
+           query=schemas.UnsubscribeRequest, answers={200: schemas.UnsubscribeStateView})
+    def unsubscribe_state(self, request, query):
+        return commands.unsubscribe_state(self.storage, query["token"], self.delivery.settings)
+
     # --- inbox -----------------------------------------------------------------------------
 
     @route("GET", "/recipients/<staff_id>/inbox", "A person's inbox: unread first, newest "

@@ -22,9 +22,11 @@ from services.web.inbox import InboxPages
 from services.web.oidc import SignInFailed, new_sign_in_secrets
 from services.web.pages import PageHost, html, page, redirect, safe_return_to, secure
 from services.web.people import ROLES, Access
+from services.web.record import TrainingRecordPages
 from services.web.repository import WebRepository
 from services.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, cookie_header
 from services.web.site import WebSite
+from services.web.unsubscribe import UnsubscribePages
 from services.web.upstream import Upstream, UpstreamRefused
 from shared.access import may_manage_network
 from shared.domain import NotFoundError
@@ -66,7 +68,7 @@ def static_file(folder, name, max_age):
                     headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
-class WebService(InboxPages, PageHost, Service):
+class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, PageHost, Service):
     name = "web"
     repository = WebRepository
     openapi_description = "The web front end's own API: people and role mappings."

@@ -25,6 +25,6 @@ from services.notifications.commands.recipients import (change_recipient, get_re
 from services.notifications.commands.routing import (ANY_EVENT, event_type_description,
                                                      get_preferences, reset_route, routes_of,
                                                      set_preferences, set_route, unsubscribe,
-                                                     unsubscribe_subject)
+                                                     unsubscribe_state, unsubscribe_subject)
 from services.notifications.commands.sending import (Senders, deliver, deliveries,
                                                      retry_delivery)

@@ -78,6 +78,14 @@ def unsubscribe_subject(repository, token, settings):
     return _unsubscribing(repository, token, settings)[1]
 
 
+def unsubscribe_state(repository, token, settings):
+    """What a genuine unsubscribe link would stop and whether it has: {event_type,
+    description, unsubscribed}; changes nothing (the web front end's pages ask it)."""
+    recipient, event_type = _unsubscribing(repository, token, settings)
+    return {"event_type": event_type, "description": event_type_description(event_type),
+            "unsubscribed": event_type in (recipient.get("unsubscribed") or ())}
+
+
 def event_type_description(event_type):
     """The catalogue's words for ``event_type``; None for ``*`` (every event type)."""
     try:
