@@ -121,6 +121,10 @@ def sign_in(driver, site, provider, sub):
                             f"local provider {provider} (WEB_OIDC_ISSUER)")
     field.send_keys(sub, Keys.ENTER)
     WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(site))
+    if not driver.find_elements(By.CSS_SELECTOR, "form[action^='/sign-out']"):
+        heading = driver.find_elements(By.TAG_NAME, "h1")
+        raise NoScreenshots(f"signing in did not finish: the site says "
+                            f"'{heading[0].text if heading else driver.title}'")
 
 
 def save_page(driver, url, path):
