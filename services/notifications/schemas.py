@@ -66,6 +66,25 @@ class ContactFields(Strict):
                                                 "unless the deployment allows them"})
     time_zone = fields.String(allow_none=True, validate=check_time_zone)
     digest_time = fields.String(allow_none=True, validate=CLOCK)
+    quiet_start = fields.String(allow_none=True, validate=CLOCK, metadata={
+        "description": "quiet hours (non-urgent email and webhooks wait), on the person's "
+                       "clock; overnight when quiet_end is before it; null: none"})
+    quiet_end = fields.String(allow_none=True, validate=CLOCK)
+
+    @validates_schema
+    def quiet_hours_have_a_start_and_an_end(self, data, **kwargs):
+        if "quiet_start" not in data and "quiet_end" not in data:
+            return
+        start, end = data.get("quiet_start"), data.get("quiet_end")
+        if start and not end:
+            raise ValidationError("give quiet hours an end as well as a start, such as 07:00",
+                                  "quiet_end")
+        if end and not start:
+            raise ValidationError("give quiet hours a start as well as an end, such as 22:00",
+                                  "quiet_start")
+        if start and start == end:
+            raise ValidationError("quiet hours cannot end when they start: give a different "
+                                  "time (an end before the start runs overnight)", "quiet_end")
 
 
 class RecipientCreate(ContactFields):
@@ -106,6 +125,8 @@ class RecipientView(Schema):
                                                    "answered 410; a new URL enables it"})
     time_zone = fields.String(allow_none=True)
     digest_time = fields.String(allow_none=True)
+    quiet_start = fields.String(allow_none=True)
+    quiet_end = fields.String(allow_none=True)
     # The signing secret of a new webhook endpoint: in the answer that creates it, only.
     webhook_secret = fields.String(allow_none=True)
 

@@ -174,8 +174,8 @@ class NotificationsService(Service):
     def get_recipient(self, request, staff_id, principal):
         return commands.get_recipient(self.storage, principal, staff_id)
 
-    @route("PATCH", "/recipients/<staff_id>", "Change contacts, time zone, digest time (role "
-           "and scope: network lead); a new webhook URL gets a new secret, shown once",
+    @route("PATCH", "/recipients/<staff_id>", "Change contacts, time zone, digest time, quiet "
+           "hours (role and scope: network lead); a new webhook URL gets a new secret, shown once",
            body=schemas.RecipientChange, answers={200: schemas.RecipientView}, roles=PEOPLE)
     def change_recipient(self, request, staff_id, principal, command):
         return commands.change_recipient(self.storage, principal, staff_id, command, utc_now(),

@@ -26,7 +26,10 @@ CHANNEL_MODES = {"email": ("immediate", "digest", "off"),
                  "inbox": ("immediate", "off")}
 # Field of the form (named as the notifications service names it) -> its label.
 FIELD_LABELS = {**{f"by_channel.{channel}": label for channel, label in CHANNELS.items()},
-                "digest_time": "Digest time", "time_zone": "Time zone"}
+                "digest_time": "Digest time", "time_zone": "Time zone",
+                "quiet_start": "Quiet hours start", "quiet_end": "Quiet hours end"}
+# What PATCH /recipients/<staff_id> takes from the form (empty: none, the network's default).
+RECIPIENT_FIELDS = ("digest_time", "time_zone", "quiet_start", "quiet_end")
 DONE = {"read": "Marked as read.", "archived": "Archived. It is in your archived "
                                               "notifications."}
 
@@ -131,16 +134,16 @@ class InboxPages:
             raise
         values = {f"by_channel.{channel}": (chosen.get("by_channel") or {}).get(channel, "")
                   for channel in CHANNELS}
-        values.update(digest_time=recipient.get("digest_time") or "",
-                      time_zone=recipient.get("time_zone") or "")
+        values.update({name: recipient.get(name) or "" for name in RECIPIENT_FIELDS})
         return "preferences.jinja", self._preferences_context(
             recipient, chosen, values, {}, saved=request.args.get("saved") == "yes")
 
     @page("POST", "/preferences", form=True)
     def save_preferences(self, request, session):
         """Two writes, each kept when the service accepts it: the channel modes (PUT
-        /preferences, keeping the per-event-type layer as it is) and the digest time and
-        time zone (PATCH /recipients/<staff_id>). Refused: the form again, with both."""
+        /preferences, keeping the per-event-type layer as it is) and the digest time, time
+        zone and quiet hours (PATCH /recipients/<staff_id>). Refused: the form again, with
+        what was typed."""
         access = self.access_of(session)
         if not access.staff_id:
             return _message("Your notification preferences", NOT_LINKED)
@@ -159,9 +162,8 @@ class InboxPages:
         try:
             recipient = upstream.notifications(
                 "PATCH", f"/recipients/{quote(access.staff_id)}",
-                body={"digest_time": values["digest_time"] or None,
-                      "time_zone": values["time_zone"] or None})
-            accepted.append("your digest time and time zone")
+                body={name: values[name] or None for name in RECIPIENT_FIELDS})
+            accepted.append("your digest time, time zone and quiet hours")
         except UpstreamRefused as refused:
             errors.update(refused_fields(refused))
             recipient = upstream.notifications("GET", f"/recipients/{quote(access.staff_id)}")

@@ -6,7 +6,7 @@ archives it with Tab and Enter only (keys sent to whatever has focus, never to a
 test picked), and the header's unread count goes down. The item is put there by a real event
 (a huddle item escalated to the person, through projects and notifications). The preferences
 form shows the NHS.UK error summary for values the notifications service refuses, moves focus
-to the field from the summary's link, and saves good values."""
+to the field from the summary's link, and saves good values (quiet hours overnight)."""
 import re
 
 import pytest
@@ -173,6 +173,10 @@ def test_preferences_show_an_error_summary_then_save(chromium, stack, network):
     replace_text(driver, "07:30")
     press(driver, Keys.TAB)
     replace_text(driver, "Europe/London")
+    press(driver, Keys.TAB)
+    replace_text(driver, "22:00")  # quiet hours, overnight
+    press(driver, Keys.TAB)
+    replace_text(driver, "07:00")
     press(driver, Keys.ENTER)
     wait_for(driver, "/preferences?saved=yes")
     assert "Your notification preferences are saved." in driver.find_element(
@@ -183,3 +187,4 @@ def test_preferences_show_an_error_summary_then_save(chromium, stack, network):
     assert_accessible(driver, "preferences saved")
     recipient = network.notifications.get(f"/recipients/{LEAD_STAFF}").json()
     assert (recipient["digest_time"], recipient["time_zone"]) == ("07:30", "Europe/London")
+    assert (recipient["quiet_start"], recipient["quiet_end"]) == ("22:00", "07:00")

@@ -3,9 +3,9 @@ network (projects, measurement, notifications, the local OpenID provider), drive
 a browser would: an item put in the inbox by a real event (a huddle item escalated to the
 person), read and archived with the header's unread count going down; the preferences form
 refusing a bad value with the NHS.UK error summary (the field the notifications service named,
-what was typed kept, what was accepted saved) and saving a good one; every form refused
-without its CSRF token; another person's item out of reach. The same in Chromium:
-tests/browser/test_inbox_in_chromium.py."""
+what was typed kept, what was accepted saved; quiet hours with a start and no end) and saving a
+good one (overnight quiet hours); every form refused without its CSRF token; another person's
+item out of reach. The same in Chromium: tests/browser/test_inbox_in_chromium.py."""
 import re
 
 import pytest
@@ -155,21 +155,30 @@ def test_preferences_refused_by_the_service_come_back_with_an_error_summary(stac
         "by_channel"] == {"email": "digest"}
 
     # A value no radio offers (a tampered form): named by the service, shown by the field.
+    # And quiet hours with a start and no end: both named, neither saved.
     tampered = browser.post(stack.web + "/preferences", allow_redirects=False, data={
-        "csrf_token": csrf, "by_channel.webhook": "sometimes", "digest_time": "07:30"})
+        "csrf_token": csrf, "by_channel.webhook": "sometimes", "digest_time": "07:30",
+        "quiet_start": "22:00", "quiet_end": ""})
     assert tampered.status_code == 422
     assert 'href="#by_channel-webhook"' in tampered.text
     assert 'id="by_channel-webhook-error"' in tampered.text
+    assert "Quiet hours end: give quiet hours an end as well as a start" in tampered.text
+    assert 'href="#quiet_end"' in tampered.text and 'id="quiet_end-error"' in tampered.text
+    assert "Saved:" not in tampered.text
+    assert network.notifications.get(f"/recipients/{LEAD_STAFF}").json()["digest_time"] is None
 
     saved = browser.post(stack.web + "/preferences", allow_redirects=False, data={
         "csrf_token": csrf, "by_channel.email": "off", "by_channel.inbox": "immediate",
-        "digest_time": "07:30", "time_zone": "Europe/London"})
+        "digest_time": "07:30", "time_zone": "Europe/London", "quiet_start": "22:00",
+        "quiet_end": "07:00"})  # overnight: an end before the start is accepted
     assert saved.status_code == 303 and saved.headers["Location"] == "/preferences?saved=yes"
     shown = browser.get(stack.web + saved.headers["Location"])
     assert "Your notification preferences are saved." in shown.text
     assert 'value="07:30"' in shown.text and 'value="Europe/London"' in shown.text
     recipient = network.notifications.get(f"/recipients/{LEAD_STAFF}").json()
     assert (recipient["digest_time"], recipient["time_zone"]) == ("07:30", "Europe/London")
+    assert (recipient["quiet_start"], recipient["quiet_end"]) == ("22:00", "07:00")
+    assert 'value="22:00"' in shown.text and 'value="07:00"' in shown.text
     assert network.notifications.get(f"/recipients/{LEAD_STAFF}/preferences").json()[
         "by_channel"] == {"email": "off", "inbox": "immediate"}
 

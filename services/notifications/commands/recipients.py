@@ -36,15 +36,17 @@ def register_recipient(repository, principal, command, now, trace, settings=Sett
 
 
 def change_recipient(repository, principal, staff_id, command, now, trace, settings=Settings()):
-    """Change contacts, time zone, digest time (the person, their network lead or admin);
-    role and scope only by the network lead or admin. A new webhook URL gets a new secret."""
+    """Change contacts, time zone, digest time, quiet hours (the person, their network lead or
+    admin); role and scope only by the network lead or admin. A new webhook URL gets a new
+    secret."""
     recipient = check_person(principal, repository.recipient(staff_id), staff_id)
     if ({"role", "scope", "practice_id"} & set(command)
             and not access.may_manage_network(principal, recipient["network_id"])):
         raise NotPermitted("only the network lead may change a role or scope",
                            {"role": ["not yours to change"]})
     changes, secret = {}, None
-    for name in ("role", "scope", "practice_id", "time_zone", "digest_time"):
+    for name in ("role", "scope", "practice_id", "time_zone", "digest_time", "quiet_start",
+                 "quiet_end"):
         if name in command:
             changes[name] = command[name]
     if "email" in command:

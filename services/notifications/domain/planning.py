@@ -16,7 +16,7 @@ from services.notifications.domain.recipients import has_contact
 from services.notifications.domain.routing import (AUDIENCES, CHANNELS, audience_of,
                                                    is_critical, preferred_mode)
 from services.notifications.domain.sending import sent_event, trace_of
-from services.notifications.domain.settings import WorkingCalendar, calendar_for
+from services.notifications.domain.settings import WorkingCalendar, calendar_for, quiet_until
 from shared.domain import new_id
 
 STATES = ("queued", "held", "sent", "failed", "suppressed")
@@ -25,6 +25,7 @@ STATES = ("queued", "held", "sent", "failed", "suppressed")
 REASON_NO_CONTACT = "no contact"
 REASON_ENDPOINT_DISABLED = "webhook endpoint disabled"
 REASON_OUTSIDE_WINDOW = "outside send window"
+REASON_QUIET_HOURS = "quiet hours"
 REASON_DIGEST = "waiting for the digest"
 REASON_RESOLVED = "cancelled: resolved before it was sent"
 
@@ -119,11 +120,26 @@ def dedupe_key(event_id, recipient_id, channel):
     return f"{event_id}:{recipient_id}:{channel}"
 
 
+def next_sending_time(recipient, now, settings):
+    """(when a non-critical push may go, why it waits or None): the send window must be
+    open and the person's quiet hours over (whichever holds it last is the reason)."""
+    calendar, due, reason = calendar_for(recipient, settings), now, None
+    for _ in range(4):  # a quiet end outside the window, a window opening inside quiet hours
+        opening = calendar.next_opening(due)
+        if opening > due:
+            due, reason = opening, REASON_OUTSIDE_WINDOW
+        quiet = quiet_until(recipient, due, settings)
+        if quiet is None:
+            return due, reason
+        due, reason = quiet, REASON_QUIET_HOURS
+    return calendar.next_opening(due), reason
+
+
 def plan_notification(recipient, envelope, rule, channel, now, settings, summary,
                       ladder_id=None, critical=None):
     """One notification document for ``recipient`` about ``envelope`` by ``channel``: its
     state (queued, held, suppressed) and why, and when it is due. Critical rules ignore
-    ``off``, digests and the send window; nothing ignores a missing contact."""
+    ``off``, digests, the send window and quiet hours; nothing ignores a missing contact."""
     event_type = envelope["event_type"]
     critical = is_critical(rule, envelope["data"]) if critical is None else critical
     mode, reason = preferred_mode(recipient, event_type, channel, rule["mode"])
@@ -143,9 +159,8 @@ def plan_notification(recipient, envelope, rule, channel, now, settings, summary
         state, reason = "held", REASON_DIGEST
         due_at = next_digest_at(recipient, now, settings)
     elif channel != "inbox" and not critical:
-        opening = calendar_for(recipient, settings).next_opening(now)
-        if opening > now:
-            state, reason, due_at = "held", REASON_OUTSIDE_WINDOW, opening
+        due_at, reason = next_sending_time(recipient, now, settings)
+        state = "held" if due_at > now else state
     return {
         "_id": new_id("ntf"),
         "dedupe_key": dedupe_key(str(envelope["event_id"]), recipient["_id"], channel),

@@ -26,6 +26,8 @@ def new_recipient(command, now):
         "contacts": {"email": command.get("email"), "webhook": webhook},
         "time_zone": command.get("time_zone"),
         "digest_time": command.get("digest_time"),
+        "quiet_start": command.get("quiet_start"),
+        "quiet_end": command.get("quiet_end"),
         "preferences": {"by_event": {}, "by_channel": {}},
         "unsubscribed": [],
         "created_at": now,

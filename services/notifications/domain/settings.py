@@ -116,3 +116,25 @@ class WorkingCalendar:
 
 def calendar_for(recipient, settings):
     return WorkingCalendar(settings, recipient.get("time_zone") or settings.time_zone)
+
+
+def quiet_until(recipient, moment, settings):
+    """When the person's quiet hours that hold ``moment`` end (UTC), or None: outside them, or
+    none set. Quiet hours (``quiet_start``, ``quiet_end``, HH:MM) are on the clock of the
+    person's time zone, and run overnight when the end is before the start (22:00 to 07:00)."""
+    if not recipient.get("quiet_start") or not recipient.get("quiet_end"):
+        return None
+    local_zone = zone(recipient.get("time_zone") or settings.time_zone)
+    start = parse_clock(recipient["quiet_start"], "quiet_start")
+    end = parse_clock(recipient["quiet_end"], "quiet_end")
+    local = moment.astimezone(local_zone)
+    clock, day = local.time(), local.date()
+    if start < end:
+        inside = start <= clock < end
+    else:
+        inside = clock >= start or clock < end
+        if clock >= start:
+            day += timedelta(days=1)  # they end tomorrow morning
+    if not inside:
+        return None
+    return datetime.combine(day, end, local_zone).astimezone(timezone.utc)
