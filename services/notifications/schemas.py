@@ -3,11 +3,12 @@
 Bad input names its field: an invalid email address or webhook URL, an unknown event type,
 role or audience, a time zone that does not exist, a malformed time of day.
 """
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.notifications import domain
+from services.notifications import domain, templates
 from shared.events.catalogue import CATALOGUE
 from shared.validation import Strict, ods_code, staff_id
 from shared.web import PageQuery
@@ -199,6 +200,16 @@ class UnsubscribeRequest(Strict):
     token = fields.String(required=True, validate=validate.Length(min=10, max=1000))
 
 
+# The web front end's pages as paths: a mail's links (templates.link_for) without the site.
+WEB_PATHS = SimpleNamespace(web_url="")
+
+
+def web_page_of(notification):
+    """The path of the web front end's page a notification is about (as its mail links), or
+    None."""
+    return templates.link_for(notification.get("data") or {}, WEB_PATHS)
+
+
 class NotificationView(Schema):
     notification_id = fields.String(attribute="_id")
     kind = fields.String()
@@ -219,6 +230,9 @@ class NotificationView(Schema):
     sent_at = fields.AwareDateTime(allow_none=True)
     read_at = fields.AwareDateTime(allow_none=True)
     archived_at = fields.AwareDateTime(allow_none=True)
+    page = fields.Function(web_page_of, metadata={
+        "description": "the path of the web front end's page it is about (the measure, the "
+                       "huddle item, a training record), or null"})
 
 
 class WatcherView(Schema):

@@ -9,7 +9,7 @@ everything the person typed kept, and the part the service accepted saved.
 from datetime import datetime
 from urllib.parse import quote
 
-from services.web.pages import html, page, redirect
+from services.web.pages import html, page, redirect, safe_return_to
 from services.web.upstream import UpstreamRefused
 
 INBOX_PAGE_SIZE = 20
@@ -35,13 +35,10 @@ DONE = {"read": "Marked as read.", "archived": "Archived. It is in your archived
 
 
 def link_of(item):
-    """The page of this site an inbox item is about, when it names one."""
-    data = {**(item.get("data") or {}), **(item.get("subject") or {})}
-    if data.get("measure_id"):
-        return f"/measures/{quote(data['measure_id'])}"
-    if data.get("item_id") and item.get("event_type", "").startswith("huddle."):
-        return f"/huddle-items/{quote(data['item_id'])}"
-    return None
+    """The page of this site an inbox item is about, as notifications names it for the item
+    and its mail (``page``), when it is a path of this site; else None."""
+    page = item.get("page")
+    return page if page and safe_return_to(page, None) == page else None
 
 
 def field_id(name):

@@ -35,10 +35,9 @@ def test_the_summary_lists_errors_in_the_forms_order_linked_to_their_fields():
     assert field_id("by_channel.inbox") == "by_channel-inbox"
 
 
-def test_an_item_links_to_the_page_it_is_about():
-    assert link_of({"event_type": "measurement.signal_detected",
-                    "data": {"measure_id": "msr_1", "practice_id": "F84001"}}) == \
-        "/measures/msr_1"
-    assert link_of({"event_type": "huddle.item_escalated",
-                    "data": {"item_id": "hdl 2"}}) == "/huddle-items/hdl%202"
-    assert link_of({"event_type": "training.target_at_risk", "data": {}}) is None
+def test_an_item_links_to_the_page_notifications_names_when_it_is_on_this_site():
+    assert link_of({"page": "/measures/msr_1?period=2026-07-06"}) == \
+        "/measures/msr_1?period=2026-07-06"
+    assert link_of({"page": None}) is None and link_of({}) is None
+    for elsewhere in ("https://evil.example/x", "//evil.example/x", "javascript:alert(1)"):
+        assert link_of({"page": elsewhere}) is None
