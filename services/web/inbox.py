@@ -34,6 +34,11 @@ DONE = {"read": "Marked as read.", "archived": "Archived. It is in your archived
                                               "notifications."}
 
 
+def segment(text):
+    """One path segment for an upstream URL ("/" and ".." escaped too)."""
+    return quote(text, safe="").replace(".", "%2E")
+
+
 def link_of(item):
     """The page of this site an inbox item is about, as notifications names it for the item
     and its mail (``page``), when it is a path of this site; else None."""
@@ -105,13 +110,13 @@ class InboxPages:
 
     @page("POST", "/inbox/<notification_id>/read", form=True)
     def mark_read(self, request, session, notification_id):
-        self.upstream(session).notifications("POST", f"/inbox/{quote(notification_id)}/read")
+        self.upstream(session).notifications("POST", f"/inbox/{segment(notification_id)}/read")
         return redirect("/inbox?done=read")
 
     @page("POST", "/inbox/<notification_id>/archive", form=True)
     def archive(self, request, session, notification_id):
         self.upstream(session).notifications("POST",
-                                             f"/inbox/{quote(notification_id)}/archive")
+                                             f"/inbox/{segment(notification_id)}/archive")
         return redirect("/inbox?done=archived")
 
     # --- preferences -----------------------------------------------------------------------
@@ -124,7 +129,7 @@ class InboxPages:
         upstream = self.upstream(session)
         try:
             chosen = upstream.notifications("GET", "/preferences")
-            recipient = upstream.notifications("GET", f"/recipients/{quote(access.staff_id)}")
+            recipient = upstream.notifications("GET", f"/recipients/{segment(access.staff_id)}")
         except UpstreamRefused as refused:
             if refused.status == 404:
                 return _message("Your notification preferences", NOT_A_RECIPIENT)
@@ -158,12 +163,12 @@ class InboxPages:
             errors.update(refused_fields(refused))
         try:
             recipient = upstream.notifications(
-                "PATCH", f"/recipients/{quote(access.staff_id)}",
+                "PATCH", f"/recipients/{segment(access.staff_id)}",
                 body={name: values[name] or None for name in RECIPIENT_FIELDS})
             accepted.append("your digest time, time zone and quiet hours")
         except UpstreamRefused as refused:
             errors.update(refused_fields(refused))
-            recipient = upstream.notifications("GET", f"/recipients/{quote(access.staff_id)}")
+            recipient = upstream.notifications("GET", f"/recipients/{segment(access.staff_id)}")
         if not errors:
             return redirect("/preferences?saved=yes")
         context = self._preferences_context(recipient, chosen, values, errors,

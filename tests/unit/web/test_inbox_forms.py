@@ -3,7 +3,7 @@ notifications service belongs to, the error summary's order and links, and the p
 item links to."""
 import pytest
 
-from services.web.inbox import error_list, field_id, link_of, refused_fields
+from services.web.inbox import error_list, field_id, link_of, refused_fields, segment
 from services.web.upstream import UpstreamRefused
 
 
@@ -41,3 +41,9 @@ def test_an_item_links_to_the_page_notifications_names_when_it_is_on_this_site()
     assert link_of({"page": None}) is None and link_of({}) is None
     for elsewhere in ("https://evil.example/x", "//evil.example/x", "javascript:alert(1)"):
         assert link_of({"page": elsewhere}) is None
+
+
+def test_an_id_is_one_path_segment_upstream():
+    assert segment("ntf_1") == "ntf_1"
+    assert segment("../preferences") == "%2E%2E%2Fpreferences"
+    assert segment("lead.a b") == "lead%2Ea%20b"
