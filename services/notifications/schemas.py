@@ -72,8 +72,12 @@ class ContactFields(Strict):
                        "clock; overnight when quiet_end is before it; null: none"})
     quiet_end = fields.String(allow_none=True, validate=CLOCK)
 
-    @validates_schema
-    def quiet_hours_have_a_start_and_an_end(self, data, **kwargs):
+    # Checked beside the other fields' errors, so that a form shows them all at once; a time
+    # that is malformed already has its own error.
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def quiet_hours_have_a_start_and_an_end(self, data, original, **kwargs):
+        if any(name in original and name not in data for name in ("quiet_start", "quiet_end")):
+            return
         if "quiet_start" not in data and "quiet_end" not in data:
             return
         start, end = data.get("quiet_start"), data.get("quiet_end")

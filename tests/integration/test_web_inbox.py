@@ -138,17 +138,19 @@ def test_preferences_refused_by_the_service_come_back_with_an_error_summary(stac
     csrf = csrf_of(form)
     refused = browser.post(stack.web + "/preferences", allow_redirects=False, data={
         "csrf_token": csrf, "by_channel.email": "digest", "by_channel.inbox": "",
-        "digest_time": "25:00", "time_zone": "Mars/Olympus"})
+        "digest_time": "25:00", "time_zone": "Mars/Olympus", "quiet_start": "22:00"})
     assert refused.status_code == 422
     page = refused.text
     assert "There is a problem" in page and "<title>Error: " in page
-    # The summary links each error to the field the notifications service named.
+    # The summary links each error to the field the notifications service named, all at once.
     assert 'href="#digest_time"' in page and 'href="#time_zone"' in page
+    assert 'href="#quiet_end"' in page
     assert "Digest time: a time of day as HH:MM, such as 08:00" in page
     assert "Time zone: &#39;Mars/Olympus&#39; is not an IANA time zone" in page
     assert 'id="digest_time-error"' in page and 'id="time_zone-error"' in page
     # What was typed is kept; what the service accepted (the channel modes) is saved.
     assert 'value="25:00"' in page and 'value="Mars/Olympus"' in page
+    assert 'value="22:00"' in page
     assert re.search(r'id="by_channel-email-3"[^>]*value="digest"\s*checked', page)
     assert "Saved: how each channel reaches you" in page
     assert network.notifications.get(f"/recipients/{LEAD_STAFF}/preferences").json()[

@@ -80,3 +80,14 @@ def test_overnight_and_cleared_quiet_hours_are_accepted():
     assert schemas.RecipientChange().load({"quiet_start": "22:00", "quiet_end": "07:00"})
     assert schemas.RecipientChange().load({"quiet_start": None, "quiet_end": None}) == {
         "quiet_start": None, "quiet_end": None}
+
+
+def test_a_missing_end_is_named_beside_other_fields_errors_and_a_malformed_one_once():
+    with pytest.raises(ValidationError) as error:
+        schemas.RecipientChange().load({"digest_time": "25:00", "quiet_start": "22:00",
+                                        "quiet_end": None})
+    assert {"digest_time", "quiet_end"} <= set(field_messages(error.value.messages))
+    with pytest.raises(ValidationError) as error:
+        schemas.RecipientChange().load({"quiet_start": "22:00", "quiet_end": "7am"})
+    assert field_messages(error.value.messages) == {
+        "quiet_end": ["a time of day as HH:MM, such as 08:00"]}
