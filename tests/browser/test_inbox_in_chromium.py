@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import axe_violations
 from tests.integration.test_web_inbox import LEAD_STAFF, MEMBER_STAFF, Network
-from tests.web_stack import LEAD_UID, build_stack
+from tests.web_stack import LEAD_UID, MEMBER_UID, build_stack
 
 pytestmark = pytest.mark.timeout(180)
 MAX_TABS = 200
@@ -188,3 +188,30 @@ def test_preferences_show_an_error_summary_then_save(chromium, stack, network):
     recipient = network.notifications.get(f"/recipients/{LEAD_STAFF}").json()
     assert (recipient["digest_time"], recipient["time_zone"]) == ("07:30", "Europe/London")
     assert (recipient["quiet_start"], recipient["quiet_end"]) == ("22:00", "07:00")
+
+
+def test_an_empty_inbox_and_no_inbox_at_all_are_accessible(chromium, stack):
+    driver = chromium
+    # Only the practice member is on the notification list, and nothing has reached them.
+    Network(stack).register(MEMBER_STAFF, role="leader", practice_id="F84001")
+    sign_in_by_keyboard_alone(driver, stack, MEMBER_UID)
+    tab_to(driver, lambda e: (e.get_attribute("href") or "").endswith("/inbox"),
+           "the header's inbox link")
+    press(driver, Keys.ENTER)
+    wait_for(driver, "/inbox")
+    assert header_unread(driver) == 0
+    assert "Nothing here yet." in driver.find_element(By.TAG_NAME, "main").text
+    assert_accessible(driver, "empty inbox")
+    driver.get(stack.web + "/inbox?archived=yes")
+    assert "Nothing is archived." in driver.find_element(By.TAG_NAME, "main").text
+    assert_accessible(driver, "empty archive")
+    driver.get(stack.web + "/preferences")
+    assert_accessible(driver, "a practice member's preferences")
+    # The lead is not on the list: the pages say so.
+    driver.delete_all_cookies()
+    sign_in_by_keyboard_alone(driver, stack, LEAD_UID)
+    for path in ("/inbox", "/preferences"):
+        driver.get(stack.web + path)
+        assert "not on your network's notification list yet" in driver.find_element(
+            By.TAG_NAME, "main").text
+        assert_accessible(driver, f"{path}, not on the list")
