@@ -58,9 +58,11 @@ class RoleMappingIn(Schema):
 
 
 def static_file(folder, name, max_age):
+    """The file ``name`` under ``folder``, cacheable for ``max_age`` seconds; None when there
+    is no such file (the caller answers "Page not found")."""
     path = safe_join(str(folder), name)
     if path is None or not pathlib.Path(path).is_file():
-        return Response("not found", status=404, mimetype="text/plain")
+        return None
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if path.endswith(".mjs"):
         content_type = "text/javascript"
@@ -117,11 +119,11 @@ class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, PageHost, Se
 
     @route("GET", "/assets/<path:name>", documented=False)
     def frontend_asset(self, request, name):
-        return static_file(FRONTEND_ASSETS, name, 86400)
+        return static_file(FRONTEND_ASSETS, name, 86400) or self.not_found_page(request)
 
     @route("GET", "/static/<path:name>", documented=False)
     def own_asset(self, request, name):
-        return static_file(STATIC, name, 3600)
+        return static_file(STATIC, name, 3600) or self.not_found_page(request)
 
     @route("GET", "/oidc/jwks.json", documented=False)
     def client_jwks(self, request):

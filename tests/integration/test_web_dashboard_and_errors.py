@@ -87,6 +87,10 @@ def test_unknown_paths_answer_the_page_not_found_page(stack):
         assert "<h1>Page not found</h1>" in answer.text, (method, path)
         assert "Priya Shah" in answer.text  # the signed-in header, as on every page
     assert requests.head(stack.web + "/no/such/page", timeout=10).status_code == 404
+    for missing_asset in ("/static/no-such.css", "/assets/no-such.js"):
+        answer = requests.get(stack.web + missing_asset, timeout=10)
+        assert_secure_html(answer, 404)
+        assert "<h1>Page not found</h1>" in answer.text
 
 
 def test_the_json_api_and_the_ops_endpoints_keep_their_json(stack):
