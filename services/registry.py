@@ -60,6 +60,21 @@ SERVICES = (
 )
 
 
+def deployed_config():
+    """``CONFIG_PATH`` as ``nameko run`` reads it, in this process's environment (its
+    ``${VAR:default}`` filled in)."""
+    import warnings
+
+    import yaml
+    with warnings.catch_warnings():
+        # nameko's CLI imports pkg_resources, which announces its own deprecation: not ours.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated",
+                                category=UserWarning)
+        from nameko.cli.main import setup_yaml_parser
+    setup_yaml_parser()
+    return yaml.load((SERVICES_DIR.parent / CONFIG_PATH).read_text(), Loader=yaml.SafeLoader)
+
+
 DEPLOYED_CATALOGUE = with_subscriptions(
     CATALOGUE, key_replica_subscriptions(service.name for service in SERVICES))
 

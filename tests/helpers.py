@@ -3,15 +3,14 @@ import json
 import shutil
 import subprocess
 import time
-import warnings
 from pathlib import Path
 
 import pika
 import pytest
 import requests
-import yaml
 from nameko.testing.utils import find_free_port
 
+from services import registry
 from tests.conftest import ADMIN_KEY
 
 SERVICES_CONFIG = Path(__file__).resolve().parents[1] / "services" / "config.yaml"
@@ -19,13 +18,7 @@ SERVICES_CONFIG = Path(__file__).resolve().parents[1] / "services" / "config.yam
 
 def services_config_yaml():
     """services/config.yaml as ``nameko run`` reads it, in this process's environment."""
-    with warnings.catch_warnings():
-        # nameko's CLI imports pkg_resources, which announces its own deprecation: not ours.
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated",
-                                category=UserWarning)
-        from nameko.cli.main import setup_yaml_parser
-    setup_yaml_parser()
-    return yaml.load(SERVICES_CONFIG.read_text(), Loader=yaml.SafeLoader)
+    return registry.deployed_config()
 
 
 class ServiceClient:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
 import requests
 
@@ -98,7 +97,6 @@ def stop(processes):
 OIDC_PYTHON = REPO_ROOT / ".venv-oidc" / "bin" / "python"
 OIDC_USERS = REPO_ROOT / "tools" / "oidc_provider" / "demo_users.json"
 OIDC_PORT = 9400
-SERVICES_CONFIG = REPO_ROOT / "services" / "config.yaml"
 
 
 def oidc_provider_url(port=OIDC_PORT):
@@ -118,19 +116,17 @@ def demo_people():
     return json.loads(OIDC_USERS.read_text())["users"]
 
 
+def roles_of(person):
+    """A person's CIS2 roles in words: "Clinical Lead at U00001", or "no role"."""
+    return ", ".join(f"{grant['role_name'].split(':')[-1].strip(chr(34))} at {grant['org_code']}"
+                     for grant in person["nhsid_nrbac_roles"]) or "no role"
+
+
 def web_site_url():
     """Where the web service says it is (WEB_BASE_URL of services/config.yaml, as ``nameko
     run`` reads it here). Open the site there: the sign-in comes back to that address, and
     its cookies are kept per host (127.0.0.1 and localhost are two sites to a browser)."""
-    import yaml
-    with warnings.catch_warnings():
-        # nameko's CLI imports pkg_resources, which announces its own deprecation: not ours.
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated",
-                                category=UserWarning)
-        from nameko.cli.main import setup_yaml_parser
-    setup_yaml_parser()
-    config = yaml.load(SERVICES_CONFIG.read_text(), Loader=yaml.SafeLoader)
-    return str(config["WEB_BASE_URL"]).rstrip("/")
+    return str(registry.deployed_config()["WEB_BASE_URL"]).rstrip("/")
 
 
 def start_oidc_provider(port=OIDC_PORT, log_dir=None, announce=True):
@@ -148,7 +144,7 @@ def start_oidc_provider(port=OIDC_PORT, log_dir=None, announce=True):
         print(f"web: open {web_site_url()}/ and sign in at the local provider "
               f"({oidc_provider_url(port)}) as one of:", flush=True)
         for person in demo_people():
-            print(f"  {person['sub']}  {person['name']}", flush=True)
+            print(f"  {person['sub']}  {person['name']} ({roles_of(person)})", flush=True)
         print("  (a network lead links them: PUT /people/<uid> and "
               "PUT /networks/<id>/role-mapping on the web service, README 'The web front "
               "end'; `make demo` links the network lead to the network it makes)", flush=True)
