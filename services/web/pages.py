@@ -160,3 +160,8 @@ class PageHost:
     def page_not_found(self, request, session, unknown_path):
         """Any path no route of the site takes: "Page not found" (HTML, 404), not JSON."""
         return self.not_found_page(request)
+
+    @page("POST,PUT,PATCH,DELETE", "/", signed_in=False)
+    def no_form_here(self, request, session):
+        """The dashboard takes no form: the same page, not the kit's JSON 405."""
+        return self.not_found_page(request)

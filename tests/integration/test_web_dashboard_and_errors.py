@@ -80,7 +80,7 @@ def test_unknown_paths_answer_the_page_not_found_page(stack):
     assert "Page not found – PCN Improvement Network</title>" in signed_out.text
     browser, _ = stack.sign_in_with_requests(LEAD_UID)
     for method, path in (("GET", "/no/such/page"), ("GET", "/measures/x/y/z"),
-                         ("POST", "/nothing-here"), ("GET", "/inbox/"),
+                         ("POST", "/nothing-here"), ("GET", "/inbox/"), ("POST", "/"),
                          ("GET", "/measures/no-such-measure")):
         answer = browser.request(method, stack.web + path, allow_redirects=False)
         assert_secure_html(answer, 404)
