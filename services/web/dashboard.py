@@ -2,6 +2,7 @@
 service's one-call summary (``GET /networks/<id>/spc-summary``), with the open training gaps
 from the training service's capability report beside it: plain functions, no I/O."""
 from datetime import date
+from urllib.parse import quote
 
 from analytics.spc import verdict as spc_words
 from analytics.spc.vocabulary import (
@@ -88,9 +89,10 @@ def long_date(iso_day):
 def training_gaps(capability_report):
     """The open training gaps beside the table, from the training service's capability report
     of the network or the practice (one call): how many are open (overdue) and the earliest
-    GAPS_SHOWN of them as {staff_id, level, due} in words."""
+    GAPS_SHOWN of them as {staff_id, href of their training record, level, due} in words."""
     overdue = [row for row in capability_report.get("next_needs") or () if row.get("overdue")]
     return {"open": (capability_report.get("gaps") or {}).get("open", len(overdue)),
             "rows": [{"staff_id": row["staff_id"],
+                      "href": f"/people/{quote(row['staff_id'], safe='')}/training",
                       "level": row["level"].replace("_", " ").capitalize(),
                       "due": long_date(row["due_on"])} for row in overdue[:GAPS_SHOWN]]}

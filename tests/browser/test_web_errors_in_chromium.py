@@ -30,6 +30,10 @@ def test_training_gaps_and_page_not_found_are_accessible(chromium, stack):
     assert gaps.find_element(By.TAG_NAME, "h2").text == "Open training gaps"
     assert "Staff gap-f1: Introduction, due 5 April 2020" in gaps.text
     assert axe_violations(driver) == [], "dashboard with training gaps"
+    gaps.find_element(By.LINK_TEXT, "Staff gap-f1").click()
+    assert driver.current_url == stack.web + "/people/gap-f1/training"
+    assert "gap-f1" in driver.find_element(By.TAG_NAME, "h1").text  # their training record
+    driver.back()
     driver.get(stack.web + "/measures/no-such-measure/and/more")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Page not found"
     assert "Priya Shah" in driver.find_element(By.TAG_NAME, "header").text

@@ -42,8 +42,10 @@ def test_the_lead_sees_the_network_s_open_training_gaps_from_one_call(stack):
     assert page.status_code == 200
     gaps = page.text.split('id="training-gaps"')[1]
     assert "2 overdue training requirements" in gaps
-    assert "Staff gap-f1: Introduction, due 5 April 2020" in gaps
-    assert "Staff gap-f2: Introduction, due 3 May 2020" in gaps
+    assert '<a href="/people/gap-f1/training">Staff gap-f1</a>: Introduction, due 5 April 2020' \
+        in gaps
+    assert '<a href="/people/gap-f2/training">Staff gap-f2</a>: Introduction, due 3 May 2020' \
+        in gaps
     # The summary table, the escalated items, the training report and the unread count: one
     # call each, however many people or practices.
     assert page.headers["X-Upstream-Calls"] == "4"

@@ -15,8 +15,10 @@ def test_only_overdue_needs_are_open_gaps_in_words():
         need("s02", "improvement_leader", "2020-12-31", True),
         need("s03", "foundations", "2030-01-01", False)]}
     assert training_gaps(report) == {"open": 2, "rows": [
-        {"staff_id": "s01", "level": "Introduction", "due": "5 April 2020"},
-        {"staff_id": "s02", "level": "Improvement leader", "due": "31 December 2020"}]}
+        {"staff_id": "s01", "href": "/people/s01/training", "level": "Introduction",
+         "due": "5 April 2020"},
+        {"staff_id": "s02", "href": "/people/s02/training", "level": "Improvement leader",
+         "due": "31 December 2020"}]}
 
 
 def test_many_gaps_show_the_earliest_few_and_count_them_all():
