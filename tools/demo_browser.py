@@ -75,8 +75,9 @@ def local_provider():
 
 
 @contextlib.contextmanager
-def headless_chromium():
-    """A Selenium driver of Debian's Chromium: headless, fresh profile, no downloads."""
+def headless_chromium(window=(WIDTH, MIN_HEIGHT)):
+    """A Selenium driver of Debian's Chromium: headless, fresh profile, no downloads, no
+    background connections (this machine's network is closed); the browser tests use it too."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         raise NoScreenshots("Chromium is missing (make prepare-tests installs the Debian "
                             "packages chromium and chromium-driver)")
@@ -90,7 +91,7 @@ def headless_chromium():
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
                  "--hide-scrollbars", f"--user-data-dir={profile}",
-                 f"--window-size={WIDTH},{MIN_HEIGHT}"):
+                 f"--window-size={window[0]},{window[1]}"):
         options.add_argument(flag)
     try:
         driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),

@@ -16,27 +16,18 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import axe_violations
-from tests.integration.test_web_inbox import LEAD_STAFF, MEMBER_STAFF, Network
-from tests.web_stack import LEAD_UID, MEMBER_UID, build_stack
+# The same services, network and people as the HTTP-level inbox tests (fixtures).
+from tests.integration.test_web_inbox import (  # noqa: F401
+    LEAD_STAFF, MEMBER_STAFF, Network, network, stack,
+)
+from tests.web_stack import LEAD_UID, MEMBER_UID
 
 pytestmark = pytest.mark.timeout(180)
 MAX_TABS = 200
 
 
-@pytest.fixture
-def stack(container_factory, service_config):
-    stack, provider = build_stack(container_factory, service_config, with_notifications=True)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
 
 
-@pytest.fixture
-def network(stack):
-    network = Network(stack)
-    network.register(LEAD_STAFF)
-    network.register(MEMBER_STAFF, role="leader", practice_id="F84001")
-    return network
 
 
 def assert_accessible(driver, page):

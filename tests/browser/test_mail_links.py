@@ -10,21 +10,13 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.test_web_in_chromium import assert_accessible, sign_in_by_keyboard
-from tests.mail_links_stack import SIGNAL_PERIOD, build_mail_stack, links_of, path_of
+from tests.mail_links_stack import SIGNAL_PERIOD, links_of, path_of
+from tests.integration.test_web_links import stack  # noqa: F401 (the same services)
 from tests.web_stack import LEAD_UID
 
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-def stack(container_factory, service_config, tmp_path):
-    maildir = tmp_path / "mail"
-    maildir.mkdir()
-    stack, provider = build_mail_stack(container_factory, service_config, maildir)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
-    stack.smtp.stop()
 
 
 def test_a_gap_mails_link_signs_in_and_lands_on_the_training_record(chromium, stack):

@@ -9,17 +9,12 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import axe_violations
-from tests.web_stack import LEAD_UID, MEMBER_UID, NOBODY_UID, build_stack
+from tests.integration.test_web import stack  # noqa: F401 (the same services)
+from tests.web_stack import LEAD_UID, MEMBER_UID, NOBODY_UID
 
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.fixture
-def stack(container_factory, service_config):
-    stack, provider = build_stack(container_factory, service_config)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
 
 
 def sign_in_by_keyboard(driver, stack, uid, path="/"):
