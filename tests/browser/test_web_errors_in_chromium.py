@@ -5,18 +5,11 @@ from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import axe_violations
 from tests.browser.test_web_in_chromium import sign_in_by_keyboard
+# The same services as the HTTP-level dashboard and error tests (a fixture).
+from tests.integration.test_web_dashboard_and_errors import stack  # noqa: F401
 from tests.web_stack import LEAD_UID
-from tests.web_with_training import build_stack_with_training
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def stack(container_factory, service_config):
-    stack, provider = build_stack_with_training(container_factory, service_config)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
 
 
 def test_training_gaps_and_page_not_found_are_accessible(chromium, stack):
