@@ -187,9 +187,19 @@ def test_dead_letters_can_be_inspected_and_replayed(container_factory, service_c
     queue = "evt-projects-project.created--failing.always_fails"
     connection = pika_connection(service_config["AMQP_URI"])
     channel = connection.channel()
-    assert wait_until(lambda: dead_letters.dead_letter_summary(connection, [queue]), timeout=15)
-    [(_, count, reasons)] = dead_letters.dead_letter_summary(connection, [queue])
+    summary = []
+
+    def dead_lettered():
+        summary[:] = dead_letters.dead_letter_summary(connection, [queue])
+        return summary
+    assert wait_until(dead_lettered, timeout=15)
+    [(_, count, reasons)] = summary
     assert count == 1 and reasons[0][1] == envelope["event_id"] and "always fails" in reasons[0][2]
+    # Inspecting read the message unacked; the broker puts it back as that channel closes,
+    # which a quorum queue does a moment later: wait for it, as an operator's next command would.
+    dead_queue = dead_letter_queue_name(queue)
+    assert wait_until(lambda: channel.queue_declare(
+        dead_queue, passive=True).method.message_count == 1, timeout=10)
     # Fixed: the handler now succeeds, and the replayed event is applied.
     monkeypatch.setattr(FailingService, "always_fails", RecorderService.count_project)
     container.stop()
