@@ -7,17 +7,15 @@ Nothing depends on the day the tests run: the measure's periods are fixed (tests
 the send window is every hour of every day, and the person whose training is overdue started
 in 2020 (``introduction`` was due within 90 days of it)."""
 from datetime import date, timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import requests
 
 from shared.events.catalogue import make_event
 from shared.events.envelope import Trace
 from tests.helpers import ServiceClient, publish_raw, started, with_own_address
 from tests.unit.notifications.conftest import SmtpServer
-from tests.web_stack import (FIRST_WEEK, LEAD_UID, MEMBER_UID, NOBODY_UID, WebStack,
-                             cis2_claims, escalate_an_item, measure_network, register_network,
-                             start_provider, wait_until)
+from tests.web_stack import (FIRST_WEEK, WebStack, escalate_an_item, link_people,
+                             measure_network, register_network, start_provider, wait_until)
 
 NETWORK = "north-pcn"
 # Gap people: one of each practice, both overdue for ``introduction`` since 2020.
@@ -129,25 +127,6 @@ def build_mail_stack(container_factory, service_config, maildir):
                       .status_code == 201, "training to take the staff import")
     publish_raw(notifications_config["AMQP_URI"], concern_signal(measure_id, project_id))
     return stack, process
-
-
-def link_people(web_config, keys, provider):
-    """The web's people links and role mapping, and the provider's users (tests/web_stack.py's
-    three people: the lead, a practice member of F84001, someone with no usable role)."""
-    web_api = ServiceClient(web_config["WEB_SERVER_ADDRESS"], keys["lead_key"])
-    for uid, staff in ((LEAD_UID, "lead-01"), (MEMBER_UID, "nurse-01"),
-                       (NOBODY_UID, "clerk-01")):
-        assert web_api.request("PUT", f"/people/{uid}", {
-            "staff_id": staff, "network_id": NETWORK}).status_code == 200
-    assert web_api.request("PUT", f"/networks/{NETWORK}/role-mapping", {
-        "org_codes": {"U00001": "network", "F84001": "practice", "F84002": "practice"},
-        "role_codes": {"R8003": "network_lead", "R0001": "practice_member"}}).status_code == 200
-    for uid, claims in (
-            (LEAD_UID, cis2_claims(LEAD_UID, "Priya Shah", [("U00001", "R8003")])),
-            (MEMBER_UID, cis2_claims(MEMBER_UID, "Sam Okafor", [("F84001", "R0001")])),
-            (NOBODY_UID, cis2_claims(NOBODY_UID, "Alex Chen", [("X99999", "R0001")]))):
-        assert requests.put(f"{provider}/users/{quote(uid)}", json=claims,
-                            timeout=5).status_code == 204
 
 
 def concern_signal(measure_id, project_id, period=SIGNAL_PERIOD):

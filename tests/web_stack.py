@@ -1,11 +1,8 @@
 """A whole network behind the web service, for the web's integration and browser tests:
 projects, measurement and notifications containers on the test broker, the web service, and
 the local OpenID provider (tools/oidc_provider, run from its own virtualenv .venv-oidc)."""
-import os
 import pathlib
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -117,21 +114,7 @@ def build_stack(container_factory, service_config, with_notifications=False):
     project_id, measure_id = measure_network(admin, keys, ServiceClient(
         measurement_config["WEB_SERVER_ADDRESS"]))
     item_id = escalate_an_item(admin, keys)
-    web_api = ServiceClient(web_config["WEB_SERVER_ADDRESS"], keys["lead_key"])
-    for uid, staff in ((LEAD_UID, "lead-01"), (MEMBER_UID, "nurse-01"),
-                       (NOBODY_UID, "clerk-01")):
-        assert web_api.request("PUT", f"/people/{uid}", {
-            "staff_id": staff, "network_id": "north-pcn"}).status_code == 200
-    assert web_api.request("PUT", "/networks/north-pcn/role-mapping", {
-        "org_codes": {"U00001": "network", "F84001": "practice", "F84002": "practice"},
-        "role_codes": {"R8003": "network_lead", "R0001": "practice_member",
-                       "R0002": "practice_lead"}}).status_code == 200
-    for uid, claims in (
-            (LEAD_UID, cis2_claims(LEAD_UID, "Priya Shah", [("U00001", "R8003")])),
-            (MEMBER_UID, cis2_claims(MEMBER_UID, "Sam Okafor", [("F84001", "R0001")])),
-            (NOBODY_UID, cis2_claims(NOBODY_UID, "Alex Chen", [("X99999", "R0001")]))):
-        assert requests.put(f"{provider}/users/{quote(uid)}", json=claims,
-                            timeout=5).status_code == 204
+    link_people(web_config, keys, provider)
     stack = WebStack(f"http://{web_config['WEB_SERVER_ADDRESS']}", provider, keys, measure_id,
                      project_id, item_id, web_config, web_container)
     stack.notifications_config = notifications_config
@@ -200,3 +183,23 @@ def escalate_an_item(admin, keys):
     assert practice.post(f"/huddle-items/{item.json()['id']}/escalate",
                          {"escalated_to": "lead-01"}).status_code == 200
     return item.json()["id"]
+
+
+def link_people(web_config, keys, provider):
+    """The web's people links and role mapping, set with the lead's key, and the provider's
+    users: the lead, a practice member of F84001, someone with no usable role."""
+    web_api = ServiceClient(web_config["WEB_SERVER_ADDRESS"], keys["lead_key"])
+    for uid, staff in ((LEAD_UID, "lead-01"), (MEMBER_UID, "nurse-01"),
+                       (NOBODY_UID, "clerk-01")):
+        assert web_api.request("PUT", f"/people/{uid}", {
+            "staff_id": staff, "network_id": "north-pcn"}).status_code == 200
+    assert web_api.request("PUT", "/networks/north-pcn/role-mapping", {
+        "org_codes": {"U00001": "network", "F84001": "practice", "F84002": "practice"},
+        "role_codes": {"R8003": "network_lead", "R0001": "practice_member",
+                       "R0002": "practice_lead"}}).status_code == 200
+    for uid, claims in (
+            (LEAD_UID, cis2_claims(LEAD_UID, "Priya Shah", [("U00001", "R8003")])),
+            (MEMBER_UID, cis2_claims(MEMBER_UID, "Sam Okafor", [("F84001", "R0001")])),
+            (NOBODY_UID, cis2_claims(NOBODY_UID, "Alex Chen", [("X99999", "R0001")]))):
+        assert requests.put(f"{provider}/users/{quote(uid)}", json=claims,
+                            timeout=5).status_code == 204
