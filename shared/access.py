@@ -289,6 +289,19 @@ def acts_for_the_network(person_role):
     return person_role in (NETWORK_LEAD, ADMIN)
 
 
+def leads_a_practice(person_role):
+    """A practice's lead: acts upstream as their practice, and manages its devices."""
+    return person_role == PRACTICE_LEAD
+
+
+def may_manage_practice_devices(principal, practice_id, network_id):
+    """The devices of a practice (a wallboard's link): its lead signed in to the web, its
+    network's lead, admin; not a practice member nor a practice API key."""
+    if may_manage_network(principal, network_id):
+        return True
+    return is_practice_of(principal, practice_id, network_id) and principal.practice_lead
+
+
 def principal_kind_of(person_role):
     """The principal kind the services see when the web service acts for such a person (never
     admin: an admin person acts as their network's lead)."""

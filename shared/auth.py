@@ -50,6 +50,7 @@ class Principal:
     network_id: str | None = None
     practice_id: str | None = None
     staff_id: str | None = None  # a person key's holder
+    practice_lead: bool = False  # a practice's lead signed in to the web (person token)
 
 
 class ApiKeyStore:

@@ -73,13 +73,15 @@ class PersonTokens:
         return hmac.new(self.secret, signing_input, hashlib.sha256).digest()
 
     def sign(self, subject, kind, network_id, practice_id=None, staff_id=None,
-             lifetime=LIFETIME_SECONDS):
-        """A token for ``subject`` (the person's NHS identity uid) acting as ``kind``."""
+             lifetime=LIFETIME_SECONDS, practice_lead=False):
+        """A token for ``subject`` (the person's NHS identity uid) acting as ``kind``;
+        ``practice_lead``: a practice token of the practice's lead (who manages its devices)."""
         if kind not in KINDS:
             raise ValueError(f"a person token acts as one of {', '.join(KINDS)}, not {kind}")
         now = int(self.clock())
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "kind": kind,
                   "network_id": network_id, "practice_id": practice_id, "staff_id": staff_id,
+                  "practice_lead": bool(practice_lead and kind == "practice"),
                   "iat": now, "exp": now + int(lifetime), "jti": secrets.token_hex(8)}
         signing_input = (_b64(json.dumps(_HEADER, separators=(",", ":")).encode()) + "."
                          + _b64(json.dumps(claims, separators=(",", ":")).encode()))
@@ -131,7 +133,9 @@ def principal_of(claims):
     from shared.auth import Principal  # shared.auth imports this module
 
     return Principal(f"person:{claims['sub']}", claims["kind"], claims["network_id"],
-                     claims.get("practice_id"), claims.get("staff_id"))
+                     claims.get("practice_id"), claims.get("staff_id"),
+                     practice_lead=claims.get("practice_lead") is True
+                     and claims["kind"] == "practice")
 
 
 def verified(authentication, token):

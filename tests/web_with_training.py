@@ -9,7 +9,7 @@ from tests.web_stack import build_stack
 OVERDUE_STAFF = (("gap-f1", "F84001", "2020-01-06"), ("gap-f2", "F84002", "2020-02-03"))
 
 
-def build_stack_with_training(container_factory, service_config):
+def build_stack_with_training(container_factory, service_config, with_notifications=False):
     """(stack, provider process): the training service starts first, so that its queues hear
     the network and practices being registered; then the staff above are registered."""
     from services.training.service import TrainingService
@@ -18,7 +18,9 @@ def build_stack_with_training(container_factory, service_config):
     started(container_factory, TrainingService, training_config)
     stack, provider = build_stack(container_factory, {
         **service_config,
-        "WEB_TRAINING_URL": f"http://{training_config['WEB_SERVER_ADDRESS']}"})
+        "WEB_TRAINING_URL": f"http://{training_config['WEB_SERVER_ADDRESS']}"},
+        with_notifications=with_notifications)
+    stack.training_config = training_config
     lead = ServiceClient(training_config["WEB_SERVER_ADDRESS"], stack.keys["lead_key"])
     rows = [{"staff_id": staff_id, "network_id": "north-pcn", "practice_id": practice_id,
              "team": "pharmacy", "role": "clinical_pharmacist", "started_on": started_on}

@@ -9,6 +9,8 @@ everything the person typed kept, and the part the service accepted saved.
 from datetime import datetime
 from urllib.parse import quote
 
+from services.web import forms
+from services.web.forms import field_id
 from services.web.pages import html, page, redirect, safe_return_to
 from services.web.upstream import UpstreamRefused
 
@@ -44,37 +46,6 @@ def link_of(item):
     and its mail (``page``), when it is a path of this site; else None."""
     page = item.get("page")
     return page if page and safe_return_to(page, None) == page else None
-
-
-def field_id(name):
-    """The HTML id of a form field named ``name`` (dots make awkward ids and CSS selectors)."""
-    return name.replace(".", "-")
-
-
-def refused_fields(refused):
-    """``{form field: [why]}`` from a 422 of the notifications service; each field it named is
-    matched to the form field it belongs to (``by_channel.email.value`` -> ``by_channel.email``).
-    Anything else it refused is raised again."""
-    if refused.status != 422:
-        raise refused
-    errors = {}
-    for name, reasons in ((refused.body or {}).get("fields") or {}).items():
-        field = next((known for known in FIELD_LABELS
-                      if name == known or name.startswith(known + ".")), name)
-        errors.setdefault(field, []).extend(reasons)
-    return errors or {"_form": [(refused.body or {}).get("message") or "refused"]}
-
-
-def error_list(errors):
-    """The NHS.UK error summary's list: each error in the form's order, linked to its field."""
-    order = list(FIELD_LABELS)
-    listed = []
-    for name in sorted(errors, key=lambda n: order.index(n) if n in order else len(order)):
-        label = FIELD_LABELS.get(name)
-        text = f"{label}: {'; '.join(errors[name])}" if label else "; ".join(errors[name])
-        listed.append({"text": text, "href": f"#{field_id(name)}" if label else None,
-                       "field": name})
-    return listed
 
 
 class InboxPages:
@@ -160,14 +131,14 @@ class InboxPages:
                 "by_event": chosen.get("by_event") or {}, "by_channel": by_channel})
             accepted.append("how each channel reaches you")
         except UpstreamRefused as refused:
-            errors.update(refused_fields(refused))
+            errors.update(forms.refused_fields(refused, FIELD_LABELS))
         try:
             recipient = upstream.notifications(
                 "PATCH", f"/recipients/{segment(access.staff_id)}",
                 body={name: values[name] or None for name in RECIPIENT_FIELDS})
             accepted.append("your digest time, time zone and quiet hours")
         except UpstreamRefused as refused:
-            errors.update(refused_fields(refused))
+            errors.update(forms.refused_fields(refused, FIELD_LABELS))
             recipient = upstream.notifications("GET", f"/recipients/{segment(access.staff_id)}")
         if not errors:
             return redirect("/preferences?saved=yes")
@@ -188,8 +159,8 @@ class InboxPages:
                     for channel, label in CHANNELS.items()]
         return {"title": "Your notification preferences", "channels": channels,
                 "values": values, "saved": saved, "accepted": list(accepted),
-                "errors": {name: "; ".join(reasons) for name, reasons in errors.items()},
-                "error_list": error_list(errors),
+                "errors": forms.field_messages(errors),
+                "error_list": forms.error_list(errors, FIELD_LABELS),
                 "unsubscribed": chosen.get("unsubscribed") or []}
 
 

@@ -29,6 +29,10 @@ class Access:
         return access.principal_kind_of(self.role)
 
     @property
+    def is_practice_lead(self):
+        return access.leads_a_practice(self.role)
+
+    @property
     def is_lead(self):
         return access.acts_for_the_network(self.role)
 

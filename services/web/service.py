@@ -18,12 +18,18 @@ from werkzeug.wrappers import Response
 from analytics.spc import SpcAnalysis
 from analytics.spc import verdict as spc_words
 from services.web import dashboard
+from services.web.huddle import HuddlePages
 from services.web.inbox import InboxPages
+from services.web.lead_settings import LeadSettingsPages
 from services.web.oidc import SignInFailed, new_sign_in_secrets
 from services.web.pages import PageHost, html, page, redirect, safe_return_to, secure
 from services.web.people import ROLES, Access
+from services.web.projects import ProjectPages
 from services.web.record import TrainingRecordPages
 from services.web.repository import WebRepository
+from services.web.submissions import SubmissionPages
+from services.web.training import TrainingPages
+from services.web.wallboard import WallboardPages
 from services.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, cookie_header
 from services.web.site import WebSite
 from services.web.unsubscribe import UnsubscribePages
@@ -70,7 +76,9 @@ def static_file(folder, name, max_age):
                     headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
-class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, PageHost, Service):
+class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, SubmissionPages,
+                 ProjectPages, HuddlePages, WallboardPages, TrainingPages, LeadSettingsPages,
+                 PageHost, Service):
     name = "web"
     repository = WebRepository
     openapi_description = "The web front end's own API: people and role mappings."
@@ -113,6 +121,7 @@ class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, PageHost, Se
                 log.warning("no unread count: %r", exc)
         return {"person": SimpleNamespace(name=session["person"]["name"]),
                 "role_label": ROLE_LABELS[access.role], "csrf": session["csrf"],
+                "is_lead": access.is_lead, "is_practice_lead": access.is_practice_lead,
                 "unread": unread}
 
     # --- assets --------------------------------------------------------------------------

@@ -33,13 +33,18 @@ class Upstream:
         if kind == "person":
             return self.tokens.sign(a.user_id, "person", a.network_id, staff_id=a.staff_id)
         return self.tokens.sign(a.user_id, a.upstream_kind, a.network_id,
-                                practice_id=a.practice_id, staff_id=a.staff_id)
+                                practice_id=a.practice_id, staff_id=a.staff_id,
+                                practice_lead=a.is_practice_lead)
 
-    def call(self, method, base, path, kind="member", params=None, body=None, raw=False):
+    def call(self, method, base, path, kind="member", params=None, body=None, raw=False,
+             headers=None):
+        """One request to a service (``base``): its JSON answer (the response when ``raw``);
+        ``UpstreamRefused`` for any error status. ``headers``: more, such as an
+        ``Idempotency-Key``."""
         self.calls += 1
         response = self.http.request(
             method, base + path, params=params, json=body, timeout=TIMEOUT_SECONDS,
-            headers={"Authorization": f"Bearer {self._token(kind)}"})
+            headers={"Authorization": f"Bearer {self._token(kind)}", **(headers or {})})
         if response.status_code >= 400:
             try:
                 payload = response.json()
@@ -56,6 +61,12 @@ class Upstream:
 
     def training(self, path, **kwargs):
         return self.call("GET", self.settings.training_url, path, **kwargs)
+
+    def send(self, service, method, path, body=None, **kwargs):
+        """A change at ``service`` (projects, measurement, training or notifications as the
+        person's practice or network, never as a person): its JSON answer."""
+        base = getattr(self.settings, f"{service}_url")
+        return self.call(method, base, path, body=body, **kwargs)
 
     def notifications(self, method, path, **kwargs):
         return self.call(method, self.settings.notifications_url, path, kind="person", **kwargs)
