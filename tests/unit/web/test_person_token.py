@@ -51,6 +51,21 @@ def test_practice_and_person_tokens_carry_their_practice_and_staff_id():
     assert (person.role, person.staff_id) == ("person", "s-1")
 
 
+def test_only_a_practice_token_of_a_practice_lead_manages_the_practices_devices():
+    lead_token = tokens().sign("uid-pl", "practice", "north-pcn", practice_id="F84001",
+                               practice_lead=True)
+    member_token = tokens().sign("uid-pm", "practice", "north-pcn", practice_id="F84001")
+    network_token = tokens().sign("uid-nl", "network_lead", "north-pcn", practice_lead=True)
+    lead, member, network = (authentication(tokens()).principal(request_with(token))
+                             for token in (lead_token, member_token, network_token))
+    assert lead.practice_lead and not member.practice_lead
+    assert not network.practice_lead  # the claim means nothing outside a practice token
+    assert access.may_manage_practice_devices(lead, "F84001", "north-pcn")
+    assert not access.may_manage_practice_devices(lead, "F84002", "north-pcn")
+    assert not access.may_manage_practice_devices(member, "F84001", "north-pcn")
+    assert access.may_manage_practice_devices(network, "F84002", "north-pcn")
+
+
 def test_admin_and_ops_are_never_minted():
     for kind in ("admin", "ops"):
         with pytest.raises(ValueError):
