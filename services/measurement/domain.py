@@ -52,6 +52,14 @@ def previous_periods(today, frequency, count):
     return periods
 
 
+def due_period(today, frequency, asked=None):
+    """The period a practice submits for now: the latest one that has ended by ``today``, or
+    the period holding ``asked`` (an earlier one, to correct it)."""
+    if asked is None:
+        return previous_periods(today, frequency, 1)[0]
+    return align_period(asked, frequency)
+
+
 def overdue_periods(today, measure, overdue_days, lookback):
     """(period, due by) of the last ``lookback`` periods already ``overdue_days`` past their
     end, leaving out periods that ended before the measure was defined."""
@@ -146,10 +154,12 @@ def submission_id(measure_id, practice_id, period):
     return f"{measure_id}|{practice_id}|{period.isoformat()}"
 
 
-def record_submission(existing, measure, practice_id, period, contribution, who, now, trace):
+def record_submission(existing, measure, practice_id, period, contribution, who, now, trace,
+                      reason=None):
     """Decide what a submission does: ("created", new document, events), ("unchanged", None,
     []) or ("corrected", ``Change`` of ``existing``, its events). The same value again is a
-    harmless no-op; a different one a correction with an audit entry."""
+    harmless no-op; a different one a correction with an audit entry (with ``reason``, why it
+    changed, when one is given)."""
     recorded = {"measure_id": measure["_id"], "project_id": measure["project_id"],
                 "practice_id": practice_id, "period": period}
     if existing is None:
@@ -166,10 +176,12 @@ def record_submission(existing, measure, practice_id, period, contribution, who,
     if existing["contribution"] == contribution:
         return "unchanged", None, []
     version = existing["version"] + 1
+    # The event carries a reason only when there is one, as version 1 consumers expect.
     events = [
         SOURCE.event("measurement.corrected",
                      {**recorded, "old": existing["contribution"], "new": contribution,
-                      "corrected_by": who, "corrected_at": now},
+                      "corrected_by": who, "corrected_at": now,
+                      **({"reason": reason} if reason else {})},
                      measure["network_id"], trace, practice_id),
         SOURCE.event("measurement.recorded",
                      {**recorded, "version": version, "contribution": contribution,
@@ -180,7 +192,7 @@ def record_submission(existing, measure, practice_id, period, contribution, who,
                                    "submitted_by": who},
                     append={"corrections": [{"at": now, "by": who,
                                              "old": existing["contribution"],
-                                             "new": contribution}]},
+                                             "new": contribution, "reason": reason}]},
                     events=events)
     return "corrected", change, events
 

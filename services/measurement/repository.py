@@ -41,6 +41,7 @@ class MeasurementRepository(AggregateRepository):
         database[POOLED].create_index([("measure_id", 1), ("period", 1)])
         database[ANNOTATIONS].create_index([("project_id", 1)])
         database[PARTICIPATIONS].create_index([("project_id", 1)])
+        database[PARTICIPATIONS].create_index([("practice_id", 1)])
         # A retried POST is replayed for a week, judged by the service's clock: no TTL index,
         # whose expiry would follow the storage's own clock instead of the one passed in.
         database[IDEMPOTENCY].create_index([("expires_at", 1)])
@@ -72,6 +73,12 @@ class MeasurementRepository(AggregateRepository):
     def participants(self, project_id):
         return sorted(d["practice_id"] for d in self.database[PARTICIPATIONS].find(
             {"project_id": project_id}, {"practice_id": 1}))
+
+    def projects_of_practice(self, practice_id, scope):
+        """The projects ``practice_id`` takes part in, of those ``scope`` may list."""
+        ids = [d["project_id"] for d in self.database[PARTICIPATIONS].find(
+            {"practice_id": practice_id}, {"project_id": 1})]
+        return self.find_many(PROJECTS, self.scoped(scope, _id={"$in": ids}))
 
     def annotate(self, cycle_id, fields):
         self.database[ANNOTATIONS].update_one({"_id": cycle_id}, {"$set": fields}, upsert=True)

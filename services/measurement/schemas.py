@@ -66,6 +66,8 @@ class SubmissionRow(Strict):
                                 allow_none=True, metadata={
                                     "description": "a proportion's or rate's denominator; a "
                                                    "rate's value is at most 1e12"})
+    reason = free_text(500, load_default=None, allow_none=True, metadata={
+        "description": "why a value already submitted changes (kept in its audit trail)"})
 
 
 class SubmissionIn(SubmissionRow):
@@ -89,6 +91,7 @@ class CorrectionOut(Schema):
     by = fields.String()
     old = fields.Nested(ContributionOut)
     new = fields.Nested(ContributionOut)
+    reason = fields.String(allow_none=True)
 
 
 class SubmissionOut(Schema):
@@ -153,6 +156,26 @@ class CoverageOut(Schema):
 
 class SubmissionQuery(PageQuery):
     practice_id = ods_code()
+    newest_first = fields.Boolean(load_default=False)
+
+
+class DueQuery(Strict):
+    period = bounded_date(metadata={"description": "any day of an earlier period, to correct "
+                                                   "it; default: the latest period ended"})
+
+
+class DueMeasureOut(MeasureOut):
+    project_title = fields.String(allow_none=True)
+    period = fields.String(metadata={"description": "the first day of the period due"})
+    period_end = fields.String()
+    submission = fields.Nested(SubmissionOut, allow_none=True, metadata={
+        "description": "what the practice submitted for the period, with its corrections"})
+
+
+class DueOut(Schema):
+    practice_id = fields.String()
+    today = fields.String(metadata={"description": "the service's day the answer is for"})
+    items = fields.List(fields.Nested(DueMeasureOut))
 
 
 class SeriesQuery(Strict):

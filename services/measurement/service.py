@@ -142,6 +142,13 @@ class MeasurementService(Service):
     def list_submissions(self, request, measure_id, principal, query):
         return commands.list_submissions(self.storage, principal, measure_id, query)
 
+    @route("GET", "/practices/<practice_id>/due", "What a practice submits now: every "
+           "measure of its projects with the period due and its submission so far",
+           query=schemas.DueQuery, answers={200: schemas.DueOut}, roles=MEMBERS)
+    def due_now(self, request, practice_id, principal, query):
+        return commands.due_now(self.storage, principal, practice_id, utc_now().date(),
+                                query.get("period"))
+
     # --- feedback ---------------------------------------------------------------------------
 
     @route("POST", "/projects/<project_id>/feedback", "Give staff or lived-experience feedback",

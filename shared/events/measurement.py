@@ -32,6 +32,9 @@ class MeasurementCorrectedData(Schema):
     new = fields.Nested(Contribution, required=True)
     corrected_by = fields.String(required=True)
     corrected_at = fields.AwareDateTime(required=True)
+    reason = fields.String(load_default=None, metadata={
+        "description": "why the value changed, when the submitter said (at most 500 "
+                       "characters); absent otherwise"})
 
 
 class SignalDetectedData(Schema):

@@ -7,8 +7,8 @@ and return documents or a page. Refusals are ``shared.domain`` errors; nothing h
 or the broker, so tests run these against the in-memory store.
 
 Modules: ``projects`` (access to a project and the projects service's events), ``measures``,
-``submissions`` (with feedback and retried requests), ``series`` (pooled series, SPC, overdue
-notices).
+``submissions`` (with feedback and retried requests), ``due`` (what a practice submits
+now), ``series`` (pooled series, SPC, overdue notices).
 """
 from services.measurement.commands.projects import (  # noqa: F401
     get_project, get_measure_and_project, track_project, track_practice_joined, annotate_cycle,
@@ -21,6 +21,7 @@ from services.measurement.commands.submissions import (  # noqa: F401
     row_errors, submit, submit_one, submit_batch, answer_once, list_submissions, give_feedback,
     list_feedback,
 )
+from services.measurement.commands.due import due_now  # noqa: F401
 from services.measurement.commands.series import (  # noqa: F401
     OVERDUE_LOOKBACK_PERIODS, apply_to_network_series, pooled_points, pooled_series, coverage,
     analyse, chart_annotations, check_overdue_submissions,

@@ -50,16 +50,17 @@ def submit(repository, principal, rows, now, trace):
         if row_error:
             errors[index] = row_error
         else:
-            accepted.append((key, measure, practice_id, period, contribution))
+            accepted.append((key, measure, practice_id, period, contribution,
+                             row.get("reason")))
     if errors:
         raise RuleBroken(f"{len(errors)} of {len(rows)} rows are invalid; nothing was stored",
                          row_errors(errors))
     existing = repository.submissions_by_id([key for key, *_ in accepted])
     outcomes, new_documents, corrections = [], [], []
-    for key, measure, practice_id, period, contribution in accepted:
+    for key, measure, practice_id, period, contribution, reason in accepted:
         outcome, recorded, events = domain.record_submission(
             existing.get(key), measure, practice_id, period, contribution,
-            principal.key_id, now, trace)
+            principal.key_id, now, trace, reason)
         outcomes.append({"id": key, "outcome": outcome})
         if outcome == "created":
             new_documents.append((recorded, events))
@@ -107,8 +108,9 @@ def answer_once(repository, principal, idempotency_key, request_body, now, answe
 def list_submissions(repository, principal, measure_id, query):
     practice_id = access.acting_practice(principal, query.get("practice_id") or None)
     get_measure_and_project(repository, principal, measure_id, practice_id)
+    order = -1 if query.get("newest_first") else 1
     return repository.listing(SUBMISSIONS, repository.submissions_of(measure_id, practice_id),
-                              query, sort=(("period", 1), ("_id", 1)))
+                              query, sort=(("period", order), ("_id", order)))
 
 
 # --- feedback -----------------------------------------------------------------------------

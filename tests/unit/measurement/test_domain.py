@@ -97,9 +97,33 @@ def test_same_value_is_a_no_op_and_a_new_one_a_correction_with_audit():
         document, MEASURE, "F84001", date(2026, 11, 23), changed, "k9", NOW, TRACE)
     assert outcome == "corrected" and change.applied()["version"] == 2
     assert change.append["corrections"] == [{"at": NOW, "by": "k9", "old": contribution,
-                                             "new": changed}]
+                                             "new": changed, "reason": None}]
     assert [e["event_type"] for e in events] == ["measurement.corrected", "measurement.recorded"]
+    assert "reason" not in events[0]["data"]  # as version 1 of the event had it
     assert events[1]["data"]["previous"]["numerator"] == 1.0
+
+
+def test_a_correction_keeps_its_reason_in_the_audit_entry_and_the_event():
+    contribution = {"value": 0.5, "numerator": 1.0, "denominator": 2.0, "weight": 1.0}
+    _, document, _ = domain.record_submission(
+        None, MEASURE, "F84001", date(2026, 11, 23), contribution, "k1", NOW, TRACE)
+    changed = {**contribution, "numerator": 2.0, "value": 1.0}
+    _, change, events = domain.record_submission(
+        document, MEASURE, "F84001", date(2026, 11, 23), changed, "k9", NOW, TRACE,
+        "two reviews were filed late")
+    assert change.append["corrections"][0]["reason"] == "two reviews were filed late"
+    corrected = validate_envelope(events[0])
+    assert corrected["data"]["reason"] == "two reviews were filed late"
+
+
+def test_the_period_due_is_the_latest_ended_or_the_one_asked_for():
+    thursday = date(2026, 11, 26)
+    assert domain.due_period(thursday, "week") == date(2026, 11, 16)
+    assert domain.due_period(date(2026, 11, 23), "week") == date(2026, 11, 16)  # a Monday
+    assert domain.due_period(thursday, "month") == date(2026, 10, 1)
+    assert domain.due_period(date(2026, 12, 1), "month") == date(2026, 11, 1)
+    assert domain.due_period(thursday, "week", date(2026, 9, 10)) == date(2026, 9, 7)
+    assert domain.due_period(thursday, "month", date(2026, 9, 10)) == date(2026, 9, 1)
 
 
 def test_pooled_values_by_kind():
