@@ -68,7 +68,12 @@ def read_submissions(path: str, measure: dict, today: date) -> tuple:
     Columns: ``period`` (any day of the period, YYYY-MM-DD), ``value`` (counts, continuous)
     or ``numerator`` and ``denominator`` (proportions, rates), and optionally ``practice``
     (or ``practice_id``: an ODS code; without it rows are for the key's own practice)."""
-    text = read_text(path)
+    return check_submission_text(path, read_text(path), measure, today)
+
+
+def check_submission_text(path: str, text: str, measure: dict, today: date) -> tuple:
+    """:func:`read_submissions` of a file already read (``text``; ``path`` names it in
+    messages), for a file uploaded to the web front end."""
     names, rows = records(path, text)
     kind = measure["value_kind"]
     value_columns = _VALUE_COLUMNS[kind]
