@@ -10,6 +10,8 @@ PRACTICES = "practices"
 PROJECTS = "projects"
 PDSA_CYCLES = "pdsa_cycles"
 HUDDLE_ITEMS = "huddle_items"
+# The measures of each project as the measurement service's events tell of them.
+PROJECT_MEASURES = "project_measures"
 
 # Collections whose documents carry outbox events, for the relay.
 EVENT_SOURCES = (NETWORKS, PRACTICES, API_KEYS, PROJECTS, PDSA_CYCLES, HUDDLE_ITEMS)
@@ -24,6 +26,7 @@ class ProjectsRepository(AggregateRepository):
         database[PROJECTS].create_index([("network_id", 1), ("stage", 1)])
         database[PROJECTS].create_index([("practice_ids", 1)])
         database[PDSA_CYCLES].create_index([("project_id", 1), ("started_on", 1)])
+        database[PROJECT_MEASURES].create_index([("project_id", 1)])
         database[HUDDLE_ITEMS].create_index([("network_id", 1), ("practice_id", 1),
                                              ("status", 1)])
         ProjectsRepository.announce_earlier_registrations(database)
@@ -43,3 +46,33 @@ class ProjectsRepository(AggregateRepository):
 
     def practices_by_code(self, codes):
         return {p["_id"]: p for p in self.find_many(PRACTICES, {"_id": {"$in": list(codes)}})}
+
+    def cycle_counts(self, project_ids):
+        """{project id: {status: number of its PDSA cycles}} of ``project_ids``, in one query."""
+        counts = {project_id: {} for project_id in project_ids}
+        for row in self.database[PDSA_CYCLES].aggregate([
+                {"$match": {"project_id": {"$in": list(project_ids)}}},
+                {"$group": {"_id": {"project_id": "$project_id", "status": "$status"},
+                            "count": {"$sum": 1}}}]):
+            counts[row["_id"]["project_id"]][row["_id"]["status"]] = row["count"]
+        return counts
+
+    def measures_of(self, project_ids):
+        """{project id: [its measures heard of]} of ``project_ids``, in one query."""
+        measures = {project_id: [] for project_id in project_ids}
+        for measure in self.find_many(PROJECT_MEASURES,
+                                      {"project_id": {"$in": list(project_ids)}}):
+            measures[measure["project_id"]].append(measure)
+        return measures
+
+    def add_measure(self, measure):
+        """Store ``measure`` unless it is stored already (a signal may have come first)."""
+        self.database[PROJECT_MEASURES].update_one({"_id": measure["_id"]},
+                                                   {"$setOnInsert": measure}, upsert=True)
+
+    def store_signal(self, measure, series):
+        """Store the latest signal of one ``series`` of ``measure`` (and what it says of the
+        measure), leaving its other series as they are."""
+        self.database[PROJECT_MEASURES].update_one({"_id": measure["_id"]}, {"$set": {
+            "project_id": measure["project_id"], "measure_type": measure["measure_type"],
+            f"series.{series}": measure["series"][series]}}, upsert=True)

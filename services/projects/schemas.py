@@ -8,6 +8,7 @@ from shared.validation import Strict, bounded_date, free_text, ods_code, staff_i
 from shared.web import PageQuery
 
 from services.projects.domain import lived_experience_partners
+from services.projects.progress import SCORES
 
 AIM_YEARS_AHEAD = 10  # an aim may look further ahead than a PDSA cycle
 
@@ -112,6 +113,19 @@ class ChangeIdeaOut(Schema):
     description = fields.String()
 
 
+class ProgressScoreOut(Schema):
+    score = fields.Float()
+    note = fields.String(allow_none=True)
+    by = fields.String()
+    at = fields.AwareDateTime()
+
+
+class ProgressSuggestionOut(Schema):
+    score = fields.Float()
+    meaning = fields.String()
+    reasons = fields.List(fields.String())
+
+
 class ProjectOut(Schema):
     id = fields.String(attribute="_id")
     network_id = fields.String()
@@ -124,8 +138,19 @@ class ProjectOut(Schema):
     change_ideas = fields.List(fields.Nested(ChangeIdeaOut))
     stage = fields.String()
     stage_history = fields.List(fields.Nested(StageChangeOut))
+    progress_score = fields.Nested(ProgressScoreOut, allow_none=True, metadata={
+        "description": "the IHI progress score the lead set last (null: not scored)"})
+    progress_history = fields.List(fields.Nested(ProgressScoreOut))
+    progress_suggestion = fields.Nested(ProgressSuggestionOut, metadata={
+        "description": "derived from cycles, stage, team and signals; never applied"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class ProgressScoreIn(Strict):
+    score = fields.Float(required=True, validate=validate.OneOf(
+        SCORES, error="choose one of " + ", ".join(f"{s:.1f}" for s in SCORES)))
+    note = free_text(500, load_default=None, allow_none=True)
 
 
 class ProjectQuery(PageQuery):

@@ -3,19 +3,20 @@ huddle boards. Each route parses and authorises (``shared.routes``), calls the s
 (``commands``), which stores a result with its events in one write, and answers; the outbox
 relay publishes the events to ``projects.events``."""
 from shared.events.envelope import utc_now
+from shared.messaging import catalogued_handler
 from shared.openapi import page_of
 from shared.routes import route
 from shared.service_base import Service
 from shared.web import PageQuery, trace_of
 
 from services import registry
-from services.projects import commands
+from services.projects import commands, progress_commands
 from services.projects.repository import EVENT_SOURCES, ProjectsRepository
 from services.projects.schemas import (
     ApiKeyIn, ApiKeyOut, HuddleEscalationIn, HuddleItemIn, HuddleItemOut, HuddleQuery,
     HuddleResolutionIn, IssuedApiKeyOut, MemberIn, NetworkIn, NetworkOut, PdsaCycleIn,
     PdsaCycleOut, PdsaCyclePatch, PracticeIn, PracticeJoinIn, PracticeOut, PracticeQuery,
-    ProjectIn, ProjectOut, ProjectQuery, StageIn,
+    ProgressScoreIn, ProjectIn, ProjectOut, ProjectQuery, StageIn,
 )
 
 MEMBERS = ("network_lead", "practice")  # every key of a network
@@ -83,12 +84,29 @@ class ProjectsService(Service):
     @route("GET", "/projects", "List projects", query=ProjectQuery,
            answers={200: page_of(ProjectOut)}, roles=MEMBERS)
     def list_projects(self, request, principal, query):
-        return commands.list_projects(self.storage, principal, query)
+        return progress_commands.list_projects(self.storage, principal, query)
 
     @route("GET", "/projects/<project_id>", "Read a project", answers={200: ProjectOut},
            roles=MEMBERS)
     def get_project(self, request, project_id, principal):
-        return commands.get_project(self.storage, principal, project_id)
+        return progress_commands.get_project(self.storage, principal, project_id)
+
+    @route("POST", "/projects/<project_id>/progress-score",
+           "Set the project's IHI progress score (0.5 to 5.0), kept with its history",
+           body=ProgressScoreIn, answers={200: ProjectOut}, roles=MEMBERS)
+    def set_progress_score(self, request, project_id, principal, command):
+        return progress_commands.set_progress_score(self.storage, principal, project_id,
+                                                    command, utc_now())
+
+    # What the measurement service tells of a project's measures, for the suggested score.
+
+    @catalogued_handler
+    def learn_measure(self, envelope):
+        progress_commands.learn_measure(self.storage, envelope["data"])
+
+    @catalogued_handler
+    def learn_signal(self, envelope):
+        progress_commands.learn_signal(self.storage, envelope["data"])
 
     @route("POST", "/projects/<project_id>/stage", "Move a project to another stage",
            body=StageIn, answers={200: ProjectOut}, roles=MEMBERS)

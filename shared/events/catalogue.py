@@ -78,14 +78,15 @@ CATALOGUE = (
               measurement_events.MeasurementRecordedData,
               "A practice's value for a measure and period was stored (new, or a correction); "
               "carries what it adds to the pooled value and what it replaced.",
-              ("measurement.apply_to_network_series",)),
+              ("measurement.apply_to_network_series", "projects.learn_measure")),
     EventType("measurement.corrected", 1, "measurement",
               measurement_events.MeasurementCorrectedData,
               "A submitted value was changed; old and new, who and when (the audit trail)."),
     EventType("measurement.signal_detected", 1, "measurement",
               measurement_events.SignalDetectedData,
               "The latest point of a practice's or the pooled series became a special cause; "
-              "sent once per episode."),
+              "sent once per episode.",
+              ("projects.learn_signal",)),
     EventType("measurement.assurance_changed", 1, "measurement",
               measurement_events.AssuranceChangedData,
               "A series' assurance against its target changed (consistent pass/fail, "

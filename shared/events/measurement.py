@@ -48,6 +48,10 @@ class SignalDetectedData(Schema):
     point_type = fields.String(required=True)
     period = fields.Date(required=True)
     value = fields.Float(required=True)
+    measure_type = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(
+        ("outcome", "process", "balancing")), metadata={
+        "description": "the measure's type, for the projects service's suggested progress "
+                       "score (absent from publishers that do not say)"})
 
 
 class AssuranceChangedData(Schema):
