@@ -302,6 +302,16 @@ def may_manage_practice_devices(principal, practice_id, network_id):
     return is_practice_of(principal, practice_id, network_id) and principal.practice_lead
 
 
+def check_may_manage_practice_devices(principal, practice_id, network_id):
+    """The wallboard links of a practice: unknown (404) to anyone who may not act for the
+    practice; a practice member of it may see the practice but not its devices (403)."""
+    if not may_act_for_practice(principal, practice_id, network_id):
+        raise NotFoundError("no such practice", {"practice_id": [f"{practice_id} not found"]})
+    if not may_manage_practice_devices(principal, practice_id, network_id):
+        raise NotPermitted("only the practice's lead or the network lead manages its "
+                           "wallboard links", {"practice_id": ["not a practice lead here"]})
+
+
 def principal_kind_of(person_role):
     """The principal kind the services see when the web service acts for such a person (never
     admin: an admin person acts as their network's lead)."""

@@ -181,7 +181,8 @@ def escalate_an_item(admin, keys):
                                            "template missing in EMIS", "raised_by": "nurse-12"})
     assert item.status_code == 201, item.text
     assert practice.post(f"/huddle-items/{item.json()['id']}/escalate",
-                         {"escalated_to": "lead-01"}).status_code == 200
+                         {"escalated_to": "lead-01",
+                          "reason": "the template needs the lead's sign-off"}).status_code == 200
     return item.json()["id"]
 
 

@@ -11,9 +11,7 @@ from shared.auth import API_KEYS, generate_key
 from shared.domain import NotFoundError, RuleBroken
 
 from services.projects import domain
-from services.projects.repository import (
-    HUDDLE_ITEMS, NETWORKS, PDSA_CYCLES, PRACTICES, PROJECTS,
-)
+from services.projects.repository import NETWORKS, PDSA_CYCLES, PRACTICES, PROJECTS
 
 # --- registry -----------------------------------------------------------------------------
 
@@ -155,44 +153,3 @@ def update_pdsa_cycle(repository, principal, cycle_id, command, now, trace):
     project = get_project(repository, principal, cycle["project_id"])
     access.check_project_write(principal, project, cycle["practice_id"])
     return repository.apply(PDSA_CYCLES, domain.update_cycle(cycle, command, now, trace))
-
-
-# --- huddle board -------------------------------------------------------------------------
-
-def raise_huddle_item(repository, principal, command, now, trace):
-    command = {**command,
-               "practice_id": access.acting_practice(principal, command["practice_id"])}
-    practice = (repository.find(PRACTICES, command["practice_id"])
-                if command["practice_id"] else None)
-    if practice is None:
-        raise RuleBroken("say which registered practice the board belongs to",
-                         {"practice_id": ["required and must be registered"]})
-    access.check_practice(principal, practice["_id"], practice["network_id"], "practice")
-    item, events = domain.raise_item(command, practice["network_id"], now, trace)
-    return repository.insert(HUDDLE_ITEMS, item, events)
-
-
-def list_huddle_items(repository, principal, query):
-    selector = repository.scoped(access.listing_scope(principal), practice_field="practice_id",
-                                 **{name: query.get(name) for name in ("status", "practice_id",
-                                                                       "team")})
-    return repository.listing(HUDDLE_ITEMS, selector, query,
-                              sort=(("raised_at", -1), ("_id", 1)))
-
-
-def get_huddle_item(repository, principal, item_id):
-    item = repository.get_or_404(HUDDLE_ITEMS, item_id, "huddle item")
-    access.check_practice(principal, item["practice_id"], item["network_id"], "huddle item")
-    return item
-
-
-def escalate_huddle_item(repository, principal, item_id, command, now, trace):
-    item = get_huddle_item(repository, principal, item_id)
-    return repository.apply(HUDDLE_ITEMS, domain.escalate_item(item, command["escalated_to"],
-                                                               now, trace))
-
-
-def resolve_huddle_item(repository, principal, item_id, command, now, trace):
-    item = get_huddle_item(repository, principal, item_id)
-    return repository.apply(HUDDLE_ITEMS, domain.resolve_item(item, command["resolution"],
-                                                              now, trace))

@@ -1,4 +1,5 @@
-"""The rules of QI projects, PDSA cycles and huddle items, as plain Python on dicts.
+"""The rules of QI projects and PDSA cycles, as plain Python on dicts (huddle items:
+``huddle_board``).
 
 Every function takes the current state and a command, checks the rules, and returns the new
 document with the envelopes of the events it causes, or a ``shared.domain.Change`` that carries
@@ -22,10 +23,6 @@ STAGE_TRANSITIONS = {
     "sustaining": ("implementing", "closed"),
     "closed": (),
 }
-
-HUDDLE_TRANSITIONS = {"open": ("escalated", "resolved"), "escalated": ("resolved",),
-                      "resolved": ()}
-
 
 # --- registry -----------------------------------------------------------------------------
 
@@ -256,48 +253,3 @@ def update_cycle(cycle, changes, now, trace):
     fields_set["flags"] = pdsa_flags(merged)
     fields_set["updated_at"] = now
     return Change(cycle, set=fields_set, events=events)
-
-
-# --- huddle board -------------------------------------------------------------------------
-
-def raise_item(command, network_id, now, trace):
-    item = {
-        "_id": new_id("hud"), "network_id": network_id, "practice_id": command["practice_id"],
-        "team": command["team"], "description": command["description"],
-        "raised_by": command["raised_by"], "status": "open", "raised_at": now,
-        "escalated_to": None, "escalated_at": None, "resolved_at": None, "resolution": None,
-        "time_to_unblock_seconds": None,
-    }
-    raised = SOURCE.event("huddle.item_raised", {"item_id": item["_id"], "team": item["team"],
-                                                 "raised_by": item["raised_by"],
-                                                 "raised_at": now},
-                          network_id, trace, item["practice_id"])
-    return item, [raised]
-
-
-def _move_item(item, to_status):
-    if to_status not in HUDDLE_TRANSITIONS[item["status"]]:
-        raise ConflictError(f"a huddle item cannot go from {item['status']} to {to_status}",
-                            {"status": [f"the item is {item['status']}"]})
-
-
-def escalate_item(item, escalated_to, now, trace):
-    _move_item(item, "escalated")
-    escalated = SOURCE.event("huddle.item_escalated", {
-        "item_id": item["_id"], "team": item["team"], "escalated_to": escalated_to,
-        "escalated_at": now}, item["network_id"], trace, item["practice_id"])
-    return Change(item, set={"status": "escalated", "escalated_to": escalated_to,
-                             "escalated_at": now}, events=[escalated])
-
-
-def resolve_item(item, resolution, now, trace):
-    _move_item(item, "resolved")
-    time_to_unblock = (now - item["raised_at"]).total_seconds()
-    resolved = SOURCE.event("huddle.item_resolved", {
-        "item_id": item["_id"], "team": item["team"], "resolved_at": now,
-        "was_escalated": item["status"] == "escalated",
-        "time_to_unblock_seconds": time_to_unblock}, item["network_id"], trace,
-        item["practice_id"])
-    return Change(item, set={"status": "resolved", "resolution": resolution,
-                             "resolved_at": now, "time_to_unblock_seconds": time_to_unblock},
-                  events=[resolved])

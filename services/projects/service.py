@@ -11,10 +11,10 @@ from shared.web import PageQuery, trace_of
 
 from services import registry
 from services.projects import commands, progress_commands
+from services.projects.huddle_routes import HuddleRoutes
 from services.projects.repository import EVENT_SOURCES, ProjectsRepository
 from services.projects.schemas import (
-    ApiKeyIn, ApiKeyOut, HuddleEscalationIn, HuddleItemIn, HuddleItemOut, HuddleQuery,
-    HuddleResolutionIn, IssuedApiKeyOut, MemberIn, NetworkIn, NetworkOut, PdsaCycleIn,
+    ApiKeyIn, ApiKeyOut, IssuedApiKeyOut, MemberIn, NetworkIn, NetworkOut, PdsaCycleIn,
     PdsaCycleOut, PdsaCyclePatch, PracticeIn, PracticeJoinIn, PracticeOut, PracticeQuery,
     ProgressScoreIn, ProjectIn, ProjectOut, ProjectQuery, StageIn,
 )
@@ -22,7 +22,7 @@ from services.projects.schemas import (
 MEMBERS = ("network_lead", "practice")  # every key of a network
 
 
-class ProjectsService(Service):
+class ProjectsService(HuddleRoutes, Service):
     name = "projects"
     repository = ProjectsRepository
     event_collections = EVENT_SOURCES
@@ -150,34 +150,3 @@ class ProjectsService(Service):
     def update_pdsa_cycle(self, request, cycle_id, principal, command):
         return commands.update_pdsa_cycle(self.storage, principal, cycle_id, command, utc_now(),
                                           trace_of(request))
-
-    # --- huddle board ----------------------------------------------------------------------
-
-    @route("POST", "/huddle-items", "Raise a huddle board item", body=HuddleItemIn,
-           answers={201: HuddleItemOut}, roles=MEMBERS)
-    def raise_huddle_item(self, request, principal, command):
-        item = commands.raise_huddle_item(self.storage, principal, command, utc_now(),
-                                          trace_of(request))
-        return item, 201, {"Location": f"/huddle-items/{item['_id']}"}
-
-    @route("GET", "/huddle-items", "List huddle board items", query=HuddleQuery,
-           answers={200: page_of(HuddleItemOut)}, roles=MEMBERS)
-    def list_huddle_items(self, request, principal, query):
-        return commands.list_huddle_items(self.storage, principal, query)
-
-    @route("GET", "/huddle-items/<item_id>", "Read a huddle item", answers={200: HuddleItemOut},
-           roles=MEMBERS)
-    def get_huddle_item(self, request, item_id, principal):
-        return commands.get_huddle_item(self.storage, principal, item_id)
-
-    @route("POST", "/huddle-items/<item_id>/escalate", "Escalate to a named leader",
-           body=HuddleEscalationIn, answers={200: HuddleItemOut}, roles=MEMBERS)
-    def escalate_huddle_item(self, request, item_id, principal, command):
-        return commands.escalate_huddle_item(self.storage, principal, item_id, command,
-                                             utc_now(), trace_of(request))
-
-    @route("POST", "/huddle-items/<item_id>/resolve", "Resolve (unblock) an item",
-           body=HuddleResolutionIn, answers={200: HuddleItemOut}, roles=MEMBERS)
-    def resolve_huddle_item(self, request, item_id, principal, command):
-        return commands.resolve_huddle_item(self.storage, principal, item_id, command,
-                                            utc_now(), trace_of(request))

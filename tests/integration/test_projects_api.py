@@ -43,7 +43,7 @@ def test_practice_key_cannot_read_or_write_another_practices_objects(network):
         assert intruder.patch(f"/pdsa-cycles/{cycle_id}", {"do_notes": "x"}).status_code == 404
         assert intruder.get(f"/huddle-items/{item_id}").status_code == 404
         assert intruder.post(f"/huddle-items/{item_id}/escalate",
-                             {"escalated_to": "lead-1"}).status_code == 404
+                             {"escalated_to": "lead-1", "reason": "r"}).status_code == 404
         assert intruder.get("/projects").json()["total"] == 0
         assert intruder.get("/huddle-items").json()["total"] == 0
     # Creating for another practice is refused too.
@@ -116,13 +116,17 @@ def test_huddle_item_escalates_and_resolves_with_time_to_unblock(network):
     item = own.post("/huddle-items", {"team": "reception", "description": "phones down at 8am",
                                       "raised_by": "rec-2"}).json()
     assert item["status"] == "open" and item["practice_id"] == "F84001"
-    escalated = own.post(f"/huddle-items/{item['id']}/escalate", {"escalated_to": "pm-1"})
+    without_reason = own.post(f"/huddle-items/{item['id']}/escalate", {"escalated_to": "pm-1"})
+    assert without_reason.status_code == 422 and "reason" in without_reason.json()["fields"]
+    escalated = own.post(f"/huddle-items/{item['id']}/escalate",
+                         {"escalated_to": "pm-1", "reason": "needs a second line"})
     assert escalated.status_code == 200 and escalated.json()["escalated_to"] == "pm-1"
+    assert escalated.json()["escalation_reason"] == "needs a second line"
     assert own.post(f"/huddle-items/{item['id']}/escalate",
-                    {"escalated_to": "pm-1"}).status_code == 409
+                    {"escalated_to": "pm-1", "reason": "again"}).status_code == 409
     resolved = lead.post(f"/huddle-items/{item['id']}/resolve", {"resolution": "new line"})
     assert resolved.status_code == 200
-    assert resolved.json()["status"] == "resolved"
+    assert resolved.json()["status"] == "resolved" and resolved.json()["column"] == "done"
     assert resolved.json()["time_to_unblock_seconds"] >= 0
     assert lead.get("/huddle-items?status=resolved").json()["total"] == 1
     assert lead.get("/huddle-items?status=open").json()["total"] == 0

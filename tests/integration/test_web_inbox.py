@@ -44,7 +44,8 @@ class Network:
         assert item.status_code == 201, item.text
         item_id = item.json()["id"]
         assert self.practice.post(f"/huddle-items/{item_id}/escalate",
-                                  {"escalated_to": staff_id}).status_code == 200
+                                  {"escalated_to": staff_id,
+                                   "reason": "needs the lead's sign-off"}).status_code == 200
 
         def arrived():
             inbox = self.notifications.get(f"/recipients/{staff_id}/inbox").json()

@@ -94,6 +94,9 @@ ACCESS_TABLE = [
         lambda p: access.check_role(p, ("network_lead",))), "Y.YY..."),
     ("call a route for practice keys", allowed(
         lambda p: access.check_role(p, ("practice",))), "Y...YY."),
+    ("manage F84001's wallboard links (no practice lead among these)", allowed(
+        lambda p: access.check_may_manage_practice_devices(p, "F84001", "north-pcn")),
+     "Y.Y...."),
 ]
 
 
@@ -192,3 +195,13 @@ def test_a_person_of_the_web_front_end_acts_upstream_as_a_lead_or_a_practice():
         False, False, True, True]
     assert sorted(access.PERSON_ROLES, key=access.person_rank) == list(access.PERSON_ROLES)
     assert not access.is_person_role("ops") and access.is_person_role("practice_lead")
+
+
+def test_a_practice_lead_manages_its_own_practice_devices_and_a_member_learns_why_not():
+    lead = Principal("web", "practice", "north-pcn", "F84001", "plead-01", practice_lead=True)
+    access.check_may_manage_practice_devices(lead, "F84001", "north-pcn")
+    with pytest.raises(NotPermitted):  # their own practice: they may know it, not do it
+        access.check_may_manage_practice_devices(PRACTICE, "F84001", "north-pcn")
+    for principal in (lead, PRACTICE):  # another practice's devices do not exist for them
+        with pytest.raises(NotFoundError):
+            access.check_may_manage_practice_devices(principal, "F84002", "north-pcn")

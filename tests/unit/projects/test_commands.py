@@ -1,5 +1,5 @@
 """The projects service layer against the in-memory store: no HTTP, no broker."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -162,26 +162,3 @@ def test_pdsa_cycles_run_for_the_acting_practice(repository):
                                       {"study_notes": "s", "act": "adopt"}, NOW, TRACE)
     assert done["status"] == "completed"
     assert commands.list_pdsa_cycles(repository, PRACTICE, solo["_id"], PAGE)["items"] == [done]
-
-
-def test_huddle_items_are_seen_by_their_practice_and_lead_only(repository):
-    with pytest.raises(RuleBroken):
-        commands.raise_huddle_item(repository, LEAD, {"practice_id": None, "team": "t",
-                                                      "description": "d", "raised_by": "n-1"},
-                                   NOW, TRACE)
-    item = commands.raise_huddle_item(repository, PRACTICE, {
-        "practice_id": None, "team": "t", "description": "d", "raised_by": "n-1"}, NOW, TRACE)
-    assert item["practice_id"] == "F84001"
-    with pytest.raises(NotFoundError):
-        commands.get_huddle_item(repository, OTHER_PRACTICE, item["_id"])
-    assert commands.list_huddle_items(repository, OTHER_PRACTICE, PAGE)["total"] == 0
-    assert commands.list_huddle_items(repository, LEAD, {**PAGE, "status": "open"})["total"] == 1
-    later = NOW + timedelta(hours=2)
-    commands.escalate_huddle_item(repository, LEAD, item["_id"], {"escalated_to": "pm-1"},
-                                  NOW, TRACE)
-    resolved = commands.resolve_huddle_item(repository, PRACTICE, item["_id"],
-                                            {"resolution": "fixed"}, later, TRACE)
-    assert resolved["time_to_unblock_seconds"] == 2 * 3600
-    with pytest.raises(ConflictError):
-        commands.resolve_huddle_item(repository, PRACTICE, item["_id"],
-                                     {"resolution": "again"}, later, TRACE)

@@ -1,5 +1,5 @@
 """The projects domain rules, without broker or database."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -152,22 +152,6 @@ def test_closed_projects_take_no_cycles():
     with pytest.raises(ConflictError):
         domain.start_cycle(project() | {"stage": "closed"}, {"change_idea": "c", "plan": "p"},
                            None, NOW, TRACE)
-
-
-def test_huddle_item_lifecycle_and_time_to_unblock():
-    item, events = domain.raise_item({"practice_id": "F84001", "team": "t", "description": "d",
-                                      "raised_by": "n-1"}, "north-pcn", NOW, TRACE)
-    assert events[0]["event_type"] == "huddle.item_raised"
-    change = domain.escalate_item(item, "pm-1", NOW + timedelta(hours=1), TRACE)
-    escalated = item | change.set
-    with pytest.raises(ConflictError):
-        domain.escalate_item(escalated, "pm-2", NOW, TRACE)
-    change = domain.resolve_item(escalated, "fixed", NOW + timedelta(hours=3), TRACE)
-    events = change.events
-    assert change.set["time_to_unblock_seconds"] == 3 * 3600
-    assert events[0]["data"]["was_escalated"] is True
-    with pytest.raises(ConflictError):
-        domain.resolve_item(escalated | change.set, "again", NOW, TRACE)
 
 
 def test_a_person_key_names_its_holder_and_is_the_network_leads_to_issue():
