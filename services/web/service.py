@@ -298,13 +298,6 @@ class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, SubmissionPa
             params=params, raw=True)
         return Response(answer.content, content_type="image/svg+xml")
 
-    @page("GET", "/huddle-items/<item_id>")
-    def huddle_item(self, request, session, item_id):
-        item = self.upstream(session).projects(f"/huddle-items/{quote(item_id)}")
-        return "message.jinja", {"title": f"Huddle item: {item['description']}", "paragraphs": [
-            f"Team {item.get('team')} of practice {item.get('practice_id')}, "
-            f"status {item.get('status')}."]}
-
     # --- the mappings a network lead sets (JSON, with an API key) ----------------------------
 
     @route("PUT", "/people/<user_id>", "Link an NHS identity (nhsid_useruid) to a staff id "

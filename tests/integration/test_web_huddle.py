@@ -1,0 +1,141 @@
+"""Huddle boards and wallboard links over HTTP, on the whole network (tests/work_stack.py): a
+practice member adds, moves, assigns and escalates at their board (escalation without a reason
+refused with the error summary and what was typed kept); F84002's member gets "Page not found"
+for F84001's board, item, devices and every form; a practice member may not manage devices
+(the service's 403 shows as "Page not found"); every form without its CSRF token answers 403
+and changes nothing; a wallboard link shows the board signed out, never cached, with no
+referrer and a refresh, and once revoked says only that it does not work."""
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.web_stack import MEMBER_UID
+from tests.work_stack import OTHER_MEMBER_UID, PRACTICE_LEAD_UID, work  # noqa: F401
+
+pytestmark = pytest.mark.timeout(180)
+BOARD = "/huddle/F84001/reception"
+
+
+def csrf_of(page):
+    return re.search(r'(?:name="csrf_token" value="|csrf_token=)([^"&]+)', page.text).group(1)
+
+
+def signed_in(work, uid, path):
+    browser, callback = work.sign_in(uid, path)
+    assert callback.status_code == 303
+    return browser, browser.get(work.web + path)
+
+
+def items_of(work, team="reception"):
+    return work.practice["projects"].get("/huddle-boards/F84001",
+                                         params={"team": team}).json()["items"]
+
+
+def test_a_member_works_the_board_and_others_are_kept_out(work):
+    member, board = signed_in(work, MEMBER_UID, BOARD)
+    assert board.status_code == 200 and "Huddle board: reception" in board.text
+    assert board.headers["Cache-Control"] == "no-store"
+    token = csrf_of(board)
+    added = member.post(work.web + BOARD, data={"csrf_token": token, "description":
+                                                "printer jams every morning",
+                                                "raised_by": "nurse-01"},
+                        allow_redirects=False)
+    assert added.status_code == 303 and added.headers["Location"] == BOARD + "?done=added"
+    (item,) = items_of(work)
+    item_id = item["id"]
+    refused = member.post(work.web + BOARD, data={"csrf_token": token, "description": "",
+                                                  "raised_by": "nurse 01"})
+    assert refused.status_code == 422 and "<title>Error: " in refused.text
+    assert 'href="#description-new"' in refused.text and 'href="#raised_by-new"' in refused.text
+    assert 'value="nurse 01"' in refused.text and len(items_of(work)) == 1
+
+    moved = member.post(f"{work.web}/huddle-items/{item_id}/move",
+                        data={"csrf_token": token, "column": "doing", "back": "board"},
+                        allow_redirects=False)
+    assert moved.status_code == 303
+    assert moved.headers["Location"] == f"{BOARD}?done=move#item-{item_id}"
+    member.post(f"{work.web}/huddle-items/{item_id}/assign",
+                data={"csrf_token": token, "assignee": "nurse-03", "back": "item"})
+    no_reason = member.post(f"{work.web}/huddle-items/{item_id}/escalate", data={
+        "csrf_token": token, "escalated_to": "lead-01", "reason": "", "back": "board"})
+    assert no_reason.status_code == 422
+    assert f'href="#reason-{item_id}"' in no_reason.text
+    assert f'id="reason-{item_id}' in no_reason.text and 'value="lead-01"' in no_reason.text
+    escalated = member.post(f"{work.web}/huddle-items/{item_id}/escalate", data={
+        "csrf_token": token, "escalated_to": "lead-01", "reason": "needs a new printer",
+        "back": "item"}, allow_redirects=False)
+    assert escalated.headers["Location"] == f"/huddle-items/{item_id}?done=escalate"
+    page = member.get(work.web + escalated.headers["Location"])
+    assert "needs a new printer" in page.text and "Escalated" in page.text
+    assert "nurse-03" in page.text and "Moved to Doing" in page.text
+    (item,) = items_of(work)
+    assert (item["column"], item["status"], item["assignee"]) == ("doing", "escalated",
+                                                                  "nurse-03")
+
+    # Without the CSRF token: 403, nothing changes.
+    forms = [(BOARD, {"description": "x", "raised_by": "nurse-01"}),
+             (f"/huddle-items/{item_id}/resolve", {"resolution": "x", "back": "item"}),
+             (f"/huddle-items/{item_id}/move", {"column": "done", "back": "item"}),
+             ("/huddle/F84001/devices", {"team": "reception", "label": "x"})]
+    for path, data in forms:
+        assert member.post(work.web + path, data=data).status_code == 403, path
+    assert items_of(work)[0]["status"] == "escalated" and len(items_of(work)) == 1
+
+    # Another practice's member: "Page not found" for the board, the item and every form.
+    other, _ = signed_in(work, OTHER_MEMBER_UID, "/huddle")
+    other_token = csrf_of(other.get(work.web + "/huddle"))
+    for path in (BOARD, f"/huddle-items/{item_id}", "/huddle/F84001/devices"):
+        assert other.get(work.web + path).status_code == 404, path
+    for path, data in forms:
+        answer = other.post(work.web + path, data={**data, "csrf_token": other_token})
+        assert answer.status_code == 404 and "Page not found" in answer.text, path
+    assert BOARD not in other.get(work.web + "/huddle").text
+    # A practice member of F84001 does not manage its devices.
+    assert member.get(work.web + "/huddle/F84001/devices").status_code == 404
+    assert member.post(work.web + "/huddle/F84001/devices", data={
+        "csrf_token": token, "team": "reception", "label": "x"}).status_code == 404
+    assert items_of(work)[0]["status"] == "escalated"
+
+
+def test_a_wallboard_link_shows_the_board_until_revoked(work):
+    work.practice["projects"].post("/huddle-items", {"team": "reception", "description":
+                                                     "phones down at 8am",
+                                                     "raised_by": "nurse-01"})
+    lead, devices = signed_in(work, PRACTICE_LEAD_UID, "/huddle/F84001/devices")
+    assert devices.status_code == 200 and "no wallboard links yet" in devices.text
+    token = csrf_of(devices)
+    refused = lead.post(work.web + "/huddle/F84001/devices",
+                        data={"csrf_token": token, "team": "reception", "label": ""})
+    assert refused.status_code == 422 and 'href="#label"' in refused.text
+    issued = lead.post(work.web + "/huddle/F84001/devices",
+                       data={"csrf_token": token, "team": "reception",
+                             "label": "Reception office"}, allow_redirects=False)
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    link = re.search(r'id="wallboard-link" href="([^"]+)"', issued.text).group(1)
+    assert "/wallboard/wb_" in link
+    listed = lead.get(work.web + "/huddle/F84001/devices")
+    assert "Reception office" in listed.text and urlsplit(link).path not in listed.text
+
+    screen = requests.get(work.web + urlsplit(link).path, timeout=10)
+    assert screen.status_code == 200 and "phones down at 8am" in screen.text
+    assert screen.headers["Referrer-Policy"] == "no-referrer"
+    assert screen.headers["Cache-Control"] == "no-store"
+    assert screen.headers["Refresh"] == "60" and "<form" not in screen.text
+    stopped = requests.get(work.web + urlsplit(link).path + "?refresh=off", timeout=10)
+    assert "Refresh" not in stopped.headers and "phones down at 8am" in stopped.text
+
+    link_id = work.lead["projects"].get("/wallboards", params={
+        "practice_id": "F84001"}).json()["items"][0]["id"]
+    assert lead.post(f"{work.web}/huddle/F84001/devices/{link_id}/revoke",
+                     data={}).status_code == 403  # no CSRF token: still works
+    assert requests.get(work.web + urlsplit(link).path, timeout=10).status_code == 200
+    revoked = lead.post(f"{work.web}/huddle/F84001/devices/{link_id}/revoke",
+                        data={"csrf_token": token}, allow_redirects=False)
+    assert revoked.headers["Location"] == "/huddle/F84001/devices?done=revoked"
+    gone = requests.get(work.web + urlsplit(link).path, timeout=10)
+    assert gone.status_code == 404 and "This wallboard link does not work" in gone.text
+    assert "phones down" not in gone.text and gone.headers["Referrer-Policy"] == "no-referrer"
+    assert requests.get(work.web + "/wallboard/wb_nothing_here",
+                        timeout=10).status_code == 404
