@@ -93,7 +93,7 @@ def rows_from_form(items, form, practice_id):
         if not wrong:
             contribution, wrong = contribution_of(measure["value_kind"], numbers)
             existing = measure.get("submission")
-            if existing and not typed["reason"] and any(
+            if contribution and existing and not typed["reason"] and any(
                     existing[name] != contribution[name] for name in names):
                 wrong["reason"] = [f"say why the {measure['period_label']} value changes "
                                    f"from {value_words(measure, existing)}"]
