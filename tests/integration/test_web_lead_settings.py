@@ -121,6 +121,14 @@ def test_a_key_is_shown_once_works_and_stops_working_once_revoked(work):
         "person_key.practice_id": "F84002", "person_key.label": "Kim's app"},
         allow_redirects=False)
     assert person.status_code == 200 and "nurse-02" in person.text
+    network_person = lead.post(f"{work.web}/settings/keys", data={
+        "csrf_token": csrf_of(page), "role": "person", "person_key.staff_id": "coach-01",
+        "person_key.practice_id": "", "person_key.label": "QI coach"}, allow_redirects=False)
+    assert network_person.status_code == 200 and "None (the network)" in network_person.text
+    coach = ServiceClient(work.stack.config["WEB_NOTIFICATIONS_URL"][len("http://"):],
+                          issued_key(network_person))
+    # A person key the service knows (401 otherwise), of someone not on the list yet.
+    assert coach.get("/preferences").status_code == 404
 
     registered = lead.post(f"{work.web}/settings/practices", data={
         "csrf_token": csrf_of(page), "practice.ods_code": "f84003",

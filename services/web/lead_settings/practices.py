@@ -25,14 +25,16 @@ def practice_body(values, network_id):
             "network_id": network_id}
 
 
-def key_body(role, values):
+def key_body(role, values, network_id):
     """The projects service's body for an issue-a-key form of ``role`` (practice or person):
-    a person key without a practice is bound to the network."""
+    a person key without a practice is bound to the network (``network_id``)."""
     prefix = f"{role}_key."
     body = {"role": role, "practice_id": values[prefix + "practice_id"] or None,
             "label": values[prefix + "label"] or None}
     if role == "person":
         body["staff_id"] = values[prefix + "staff_id"]
+        if body["practice_id"] is None:
+            body["network_id"] = network_id
     return body
 
 
@@ -87,7 +89,8 @@ class PracticeSettingsPages:
     @page("POST", "/settings/keys", form=True)
     def issue_key(self, request, session):
         """A practice or person key; the key itself is in this answer only (no-store)."""
-        if not self._leads(session):
+        access = self._leads(session)
+        if not access:
             return self._not_found(session)
         role = request.form.get("role")
         if role not in KEY_FORMS:
@@ -97,11 +100,11 @@ class PracticeSettingsPages:
         prefix = f"{role}_key."
         try:
             issued = self.upstream(session).send("projects", "POST", "/api-keys",
-                                                 key_body(role, values))
+                                                 key_body(role, values, access.network_id))
         except UpstreamRefused as refused:
             errors = forms.refused_fields(refused, labels, aliases={
-                name: prefix + name for name in ("practice_id", "staff_id", "label",
-                                                 "network_id")})
+                "practice_id": prefix + "practice_id", "network_id": prefix + "practice_id",
+                "staff_id": prefix + "staff_id", "label": prefix + "label"})
             return self._practices_form_again(session, request, values, errors, labels)
         return html("settings_key_issued.jinja", **self.common_context(session, request),
                     title="Your new key", nav="settings", api_key=issued["api_key"],

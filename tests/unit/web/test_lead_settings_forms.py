@@ -96,12 +96,16 @@ def test_the_webs_words_cover_each_services_vocabulary_exactly():
 
 def test_a_key_form_sends_what_the_projects_service_takes():
     assert practices.key_body("practice", {"practice_key.practice_id": "F84002",
-                                           "practice_key.label": ""}) == {
+                                           "practice_key.label": ""}, "north-pcn") == {
         "role": "practice", "practice_id": "F84002", "label": None}
     assert practices.key_body("person", {"person_key.staff_id": "nurse-02",
                                          "person_key.practice_id": "",
-                                         "person_key.label": "app"}) == {
-        "role": "person", "practice_id": None, "label": "app", "staff_id": "nurse-02"}
+                                         "person_key.label": "app"}, "north-pcn") == {
+        "role": "person", "practice_id": None, "label": "app", "staff_id": "nurse-02",
+        "network_id": "north-pcn"}
+    assert "network_id" not in practices.key_body("person", {
+        "person_key.staff_id": "nurse-02", "person_key.practice_id": "F84002",
+        "person_key.label": ""}, "north-pcn")
     assert practices.practice_body({"practice.ods_code": "f84003", "practice.name": "R"},
                                    "north-pcn") == {"ods_code": "F84003", "name": "R",
                                                     "network_id": "north-pcn"}
