@@ -85,3 +85,26 @@ def test_who_may_see_what_a_practice_is_due(repository, measures):  # noqa: F811
     # A lead sees only its own network's projects of a practice: none of another network's.
     assert commands.due_now(repository, SOUTH_LEAD, "F84001", TODAY)["items"] == []
     assert commands.due_now(repository, LEAD, "Y00001", TODAY)["items"] == []
+
+
+def test_the_document_shows_what_is_due_and_a_rows_reason():
+    from services.measurement.service import MeasurementService
+    document = MeasurementService.openapi_document
+    due = document["paths"]["/practices/{practice_id}/due"]["get"]
+    assert due["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "DueOut")
+    assert [p["name"] for p in due["parameters"] if p["in"] == "query"] == ["period"]
+    reason = document["components"]["schemas"]["SubmissionIn"]["properties"]["reason"]
+    assert reason["maxLength"] == 500
+
+
+def test_a_reason_longer_than_500_characters_or_with_an_nhs_number_is_refused():
+    from marshmallow import ValidationError
+
+    from services.measurement.schemas import BatchIn
+    row = {"measure_id": "msr_1", "period": "2026-11-16", "numerator": 1, "denominator": 2}
+    assert BatchIn().load({"rows": [{**row, "reason": "r" * 500}]})["rows"][0]["reason"]
+    for reason in ("r" * 501, "patient 943 476 5919 was counted twice"):
+        with pytest.raises(ValidationError) as refused:
+            BatchIn().load({"rows": [{**row, "reason": reason}]})
+        assert "reason" in refused.value.messages["rows"][0]
