@@ -1,8 +1,9 @@
 """The network lead's settings in real Chromium, with axe-core (WCAG 2.2 AA) on every page and
 state, error states included: 0 violations. One journey on the whole network: the lead opens
 Settings from the header, issues a practice key (seen once), revokes it after confirming,
-defines a measure with one refused field then corrected, changes a route, and edits a training
-requirement with an error then saves it."""
+defines a measure with one refused field then corrected, changes a route (refused first: nobody
+would hear it), adds a watcher (refused first: nothing chosen) and edits a training requirement
+with an error then saves it."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -123,7 +124,10 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
     assert "80%" in row.text and "Higher is better" in row.text
     assert_accessible(driver, "measures after defining one")
 
-    # A route: escalated huddle items to the network leads too, in the digest.
+    # A route: escalated huddle items to the network leads instead, in the digest.
+    assert work.lead["notifications"].post("/recipients", {
+        "staff_id": "lead-01", "network_id": "north-pcn", "role": "network_lead",
+        "scope": {"kind": "network", "id": "north-pcn"}}).status_code == 201
     driver.get(work.web + "/settings")
     click_link(driver, "Notification routes and watchers")
     wait_for(driver, "/settings/notifications")
@@ -132,8 +136,15 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
                                          "huddle.item_escalated']").click()
     WebDriverWait(driver, 15).until(lambda d: "/routes/huddle" in d.current_url)
     assert_accessible(driver, "change a route")
-    choose(driver, "rules-0-audience")  # network leads
+    choose(driver, "rules-0-audience-5")  # the named leader unticked: nobody hears it
     choose(driver, "rules-0-mode-2")  # in the digest
+    submit(driver, "Save the route")
+    links = error_links(driver)
+    assert list(links) == ["#rules-0-audience"]
+    assert links["#rules-0-audience"].startswith("Rule “escalated”, who hears it: ")
+    assert driver.find_element(By.ID, "rules-0-mode-2").is_selected()
+    assert_accessible(driver, "change a route with an error")
+    choose(driver, "rules-0-audience")  # network leads
     submit(driver, "Save the route")
     wait_for(driver, "/settings/notifications?done=route")
     assert "The route is changed." in banner(driver)
@@ -143,8 +154,23 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
     assert_accessible(driver, "routes after a change")
     routes = work.lead["notifications"].get("/networks/north-pcn/routes").json()["items"]
     escalated = next(r for r in routes if r["event_type"] == "huddle.item_escalated")
-    assert "network_lead" in escalated["rules"][0]["audience"]
+    assert escalated["rules"][0]["audience"] == ["network_lead"]
     assert escalated["rules"][0]["mode"] == "digest"
+
+    # A watcher: the lead follows the project (nothing chosen first: an error).
+    Select(driver.find_element(By.ID, "watch-staff_id")).select_by_value("lead-01")
+    submit(driver, "Add the watcher")
+    assert list(error_links(driver)) == ["#watch-subject"]
+    assert Select(driver.find_element(By.ID, "watch-staff_id")).first_selected_option \
+        .get_attribute("value") == "lead-01"
+    assert_accessible(driver, "add a watcher with an error")
+    Select(driver.find_element(By.ID, "watch-subject")).select_by_value(
+        f"project:{work.stack.project_id}")
+    submit(driver, "Add the watcher")
+    wait_for(driver, "/settings/notifications?done=watching")
+    row = driver.find_element(By.XPATH, "//tr[td[1][normalize-space()='lead-01']]")
+    assert "Project: " in row.text
+    assert_accessible(driver, "watchers after adding one")
 
     # Training: 5000 days refused by the training service, then 60 saved.
     driver.get(work.web + "/settings")
