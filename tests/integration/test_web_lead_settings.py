@@ -57,7 +57,7 @@ def test_every_settings_page_is_the_leads_and_not_found_for_anyone_else(work):
     member, home = signed_in(work, MEMBER_UID, "/")
     assert 'href="/settings"' not in home.text
     token = csrf_of(home)
-    for path in PAGES + (f"/settings/keys/anything/revoke",
+    for path in PAGES + ("/settings/keys/anything/revoke",
                          f"/settings/measures/new?project_id={work.stack.project_id}"):
         assert member.get(work.web + path).status_code == 404, path
     before = key_count(work)
