@@ -189,12 +189,14 @@ class ProjectPages:
     def new_pdsa_cycle(self, request, session, project_id):
         values = {name: "" for name in (*START_LABELS, "change_idea_other",
                                         *(f"started_on_{p}" for p in DATE_PARTS))}
+        values["practice_id"] = None  # no radio chosen for the person
         return "pdsa_new.jinja", self._start_context(session, project_id, values, {})
 
     @page("POST", "/projects/<project_id>/pdsa-cycles/new", form=True)
     def start_pdsa_cycle(self, request, session, project_id):
         names = (*START_LABELS, "change_idea_other", *(f"started_on_{p}" for p in DATE_PARTS))
         values = {name: request.form.get(name, "").strip() for name in names}
+        values["practice_id"] = request.form.get("practice_id")  # None: none chosen
         context = self._start_context(session, project_id, values, {})
         errors = {}
         idea = values["change_idea_other"] if values["change_idea"] in ("", OTHER_IDEA) \
@@ -209,13 +211,14 @@ class ProjectPages:
             started_on = typed_date(values, "started_on")
         except ValueError as wrong:
             errors["started_on"] = [str(wrong)]
-        practice_id = values["practice_id"] or None
-        if context["practices"] and practice_id not in [p["value"] for p in
-                                                        context["practices"]]:
+        # "" is a choice here (the network as a whole); no choice at all is not.
+        if context["practices"] and values["practice_id"] not in [
+                p["value"] for p in context["practices"]]:
             errors["practice_id"] = ["Choose the practice running the cycle"]
         if not errors:
             body = {"change_idea": idea, "plan": values["plan"],
-                    "prediction": values["prediction"], "practice_id": practice_id}
+                    "prediction": values["prediction"],
+                    "practice_id": values["practice_id"] or None}
             if started_on:
                 body["started_on"] = started_on
             try:

@@ -7,6 +7,7 @@ adds the prediction and starts it, completes it choosing adopt with what was lea
 it in the PDSA log, and sets the progress score (refused first without a score)."""
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import axe_violations
@@ -26,6 +27,13 @@ def click(driver, css):
     driver.find_element(By.CSS_SELECTOR, css).click()
 
 
+def and_wait_for_the_next_page(driver, action):
+    """Do ``action`` and wait until the page it leads to has replaced this one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 15).until(staleness_of(old))
+
+
 def type_into(driver, field_id, text):
     field = driver.find_element(By.ID, field_id)
     field.clear()
@@ -33,7 +41,8 @@ def type_into(driver, field_id, text):
 
 
 def submit(driver, button_text):
-    driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+    button = driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']")
+    and_wait_for_the_next_page(driver, button.click)
 
 
 def error_links(driver):
@@ -48,18 +57,20 @@ def test_the_lead_starts_and_completes_a_pdsa_cycle_and_scores_the_project(work,
         "progress_suggestion"]["reasons"][3].startswith("1 of 1 measure"),
         "projects to learn the stack's signal")
     sign_in_by_keyboard_alone(driver, work.stack, LEAD_UID)
-    click(driver, "header a[href='/projects']")
+    and_wait_for_the_next_page(driver, lambda: click(driver, "header a[href='/projects']"))
     assert driver.find_element(By.TAG_NAME, "h1").text == "Projects"
     assert_accessible(driver, "projects")
 
-    driver.find_element(By.LINK_TEXT, "Standardise structured medication reviews").click()
+    and_wait_for_the_next_page(driver, driver.find_element(
+        By.LINK_TEXT, "Standardise structured medication reviews").click)
     assert "30 September 2027" in driver.page_source
     chart = driver.find_element(By.CSS_SELECTOR, "img.mdc-chart")
     assert chart.get_attribute("alt").startswith("Statistical process control chart of")
     assert driver.execute_script("return arguments[0].naturalWidth", chart) > 0
     assert_accessible(driver, "project")
 
-    driver.find_element(By.LINK_TEXT, "Start a PDSA cycle").click()
+    and_wait_for_the_next_page(driver, driver.find_element(By.LINK_TEXT,
+                                                           "Start a PDSA cycle").click)
     assert_accessible(driver, "new PDSA cycle")
     # The project has no change ideas listed yet: the person types one.
     type_into(driver, "change_idea", "SMR template at every review")
@@ -79,7 +90,8 @@ def test_the_lead_starts_and_completes_a_pdsa_cycle_and_scores_the_project(work,
     assert "The PDSA cycle has started" in banner.text
     assert_accessible(driver, "project, cycle started")
 
-    driver.find_element(By.PARTIAL_LINK_TEXT, "Complete this cycle").click()
+    and_wait_for_the_next_page(driver, driver.find_element(By.PARTIAL_LINK_TEXT,
+                                                           "Complete this cycle").click)
     assert "Your prediction: Two in three SMRs to the template" in driver.page_source
     assert_accessible(driver, "complete a PDSA cycle")
     submit(driver, "Complete the cycle")
@@ -103,7 +115,32 @@ def test_the_lead_starts_and_completes_a_pdsa_cycle_and_scores_the_project(work,
     assert "The progress score is saved." in driver.page_source
     assert "The score is 2.5" in driver.find_element(By.TAG_NAME, "main").text
     assert_accessible(driver, "project, scored")
-    WebDriverWait(driver, 5).until(lambda d: d.find_element(By.CSS_SELECTOR,
-                                                            "header a[href='/projects']"))
-    click(driver, "header a[href='/projects']")
+    and_wait_for_the_next_page(driver, lambda: click(driver, "header a[href='/projects']"))
     assert "2.5" in driver.find_element(By.TAG_NAME, "table").text
+
+    # A project with change ideas offers them as radios; every error at once, a date too.
+    other = work.lead["projects"].post("/projects", {
+        "title": "Repeat attenders", "scope": "network", "practice_ids": ["F84001", "F84002"],
+        "aim": {"what": "Fewer repeat attenders", "how_much": "by half",
+                "by_when": "2027-09-30"},
+        "change_ideas": ["Named clinician", "Care plan review"]}).json()
+    driver.get(f"{work.web}/projects/{other['id']}/pdsa-cycles/new")
+    assert_accessible(driver, "new PDSA cycle with change ideas")
+    type_into(driver, "started_on-day", "31")
+    type_into(driver, "started_on-month", "2")
+    type_into(driver, "started_on-year", "2026")
+    submit(driver, "Start the cycle")
+    assert error_links(driver) == ["change_idea", "plan", "prediction", "practice_id",
+                                   "started_on-day"]
+    assert_accessible(driver, "new PDSA cycle with change ideas, refused")
+    click(driver, "input[name='change_idea'][value='Care plan review']")
+    click(driver, "input[name='practice_id'][value='']")
+    type_into(driver, "plan", "Review care plans of the top ten attenders")
+    type_into(driver, "prediction", "Half attend less within a month")
+    for part in ("day", "month", "year"):
+        driver.find_element(By.ID, f"started_on-{part}").clear()
+    submit(driver, "Start the cycle")
+    assert "Care plan review" in driver.find_element(By.TAG_NAME, "main").text
+    practice = driver.find_element(By.XPATH, "//dt[normalize-space()='Practice']"
+                                             "/following-sibling::dd")
+    assert practice.text == "The network"  # the cycle is the network's as a whole
