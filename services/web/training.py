@@ -181,7 +181,10 @@ class TrainingPages:
         scope = {"practice_id": chosen} if chosen else (
             {"network_id": access.network_id} if access.is_lead
             else {"practice_id": access.practice_id})
-        report = upstream.training("/reports/capability", params=scope)
+        try:
+            report = upstream.training("/reports/capability", params=scope)
+        except UpstreamRefused as refused:  # ?practice_id= of no practice: nothing to see
+            raise UpstreamRefused(404, refused.body) if refused.status == 422 else refused
         svg = upstream.call("GET", self.settings.training_url,
                             "/reports/capability/pyramid.svg", params=scope, raw=True).content
         offerings = upstream.training("/offerings", params=LISTING)["items"]

@@ -4,7 +4,8 @@ offerings, and a cohort of one place; enrols person A (enrolled), then person B 
 list, position 1); withdraws A and sees B moved up. They mark session 1's register, upload a
 register file with a bad row (refused whole, the row named by its line) and marks for a session
 still ahead (refused), and assess A: refused without a level, then saved. The network lead sees
-the network's pyramid and chooses a practice's. The same over HTTP: tests/integration/test_web_training.py."""
+the network's pyramid and chooses a practice's. The same over HTTP:
+tests/integration/test_web_training.py."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait

@@ -222,3 +222,4 @@ def test_pyramid_assessment_and_nothing_of_another_practice(work):  # noqa: F811
     assert '<option value="F84002"' in network.text
     practice = lead.get(work.stack.web + "/training?practice_id=F84002")
     assert "<h1>Capability of practice F84002</h1>" in practice.text and "gap-f2" in practice.text
+    assert lead.get(work.stack.web + "/training?practice_id=not-a-code").status_code == 404
