@@ -61,12 +61,12 @@ def typed_date(values, name):
     if not any(parts):
         return None
     if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
-        raise ValueError("must be a real date, such as 6 7 2026 (day, month, year)")
+        raise ValueError("Enter a real date, such as 6 7 2026 (day, month, year)")
     day, month, year = (int(p) for p in parts)
     try:
         return date(year, month, day).isoformat()
     except ValueError:
-        raise ValueError("must be a real date, such as 6 7 2026 (day, month, year)") from None
+        raise ValueError("Enter a real date, such as 6 7 2026 (day, month, year)") from None
 
 
 def error_list(errors, labels, date_field):
@@ -178,7 +178,7 @@ class ProjectPages:
             verdict = None
         return {"name": measure["name"], "type": measure["type"].capitalize(), "href": href,
                 "chart": f"{href}/chart.svg" if verdict and analysis.points else None,
-                "verdict": verdict or "No data yet.",
+                "verdict": (verdict[:1].upper() + verdict[1:]) if verdict else "No data yet.",
                 "alt": f"Statistical process control chart of {measure['name']}, the "
                        f"network's pooled series: {verdict} The values are on the measure's "
                        "page."}

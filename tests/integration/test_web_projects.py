@@ -71,8 +71,12 @@ def test_a_lead_starts_and_completes_a_cycle_and_scores_the_project(work):
     assert "Suggested: 1.5, because the team has a lead and 1 other member" in text
     assert "Suggested: 0.5, because no team yet" in text
 
+    team = lead.get(f"{work.web}/projects/{other['id']}").text
+    assert "2 members, of whom 1 is a lived-experience partner." in team
+    assert "<td>pat-01</td><td>Lived-experience partner</td>" in team
+
     page = lead.get(f"{work.web}/projects/{project_id}")
-    assert page.status_code == 200
+    assert page.status_code == 200 and "No team members yet." in page.text
     assert "30 September 2027" in page.text
     assert f'href="/measures/{work.stack.measure_id}"' in page.text
     assert f'src="/measures/{work.stack.measure_id}/chart.svg"' in page.text
