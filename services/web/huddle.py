@@ -118,7 +118,7 @@ class HuddlePages:
                            for board in boards],
                 "practices": practices, "choose_practice": not access.practice_id,
                 "devices": f"/huddle/{segment(access.practice_id)}/devices"
-                if access.is_practice_lead else None,
+                if access.is_practice_lead else None,  # a lead opens them from a board
                 "values": values, "errors": forms.field_messages(errors),
                 "error_list": forms.error_list(errors, labels)}
 
@@ -157,6 +157,8 @@ class HuddlePages:
         context = {"title": f"Huddle board: {team}, {board['practice_name']}", "nav": "huddle",
                    "board": board, "columns": columns, "view": view, "here": here,
                    "done": done, "back": "board", "staff_id": access.staff_id or "",
+                   "devices": f"/huddle/{segment(practice_id)}/devices"
+                   if access.is_practice_lead or access.is_lead else None,
                    "errors": {}, "values": {}, "error_list": [], "open_item": None}
         return {**context, **self._refused_context(refused)}
 

@@ -57,7 +57,13 @@ def test_a_huddle_item_is_escalated_resolved_from_the_inbox_and_shown_on_a_wallb
 
     # The practice member at their team's board.
     driver = chromium
-    sign_in(driver, work, MEMBER_UID, BOARD)
+    sign_in(driver, work, MEMBER_UID, "/huddle")
+    assert_accessible(driver, "the boards page with no board yet")
+    submit(driver, "form[action='/huddle/open'] button")
+    assert driver.title.startswith("Error: ")
+    assert_accessible(driver, "the boards page refusing a board with no team")
+    driver.find_element(By.ID, "team").send_keys("reception")
+    submit(driver, "form[action='/huddle/open'] button")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Huddle board: reception"
     assert_accessible(driver, "the empty board")
     driver.find_element(By.ID, "description-new").send_keys("Printer jams every morning")
@@ -84,6 +90,9 @@ def test_a_huddle_item_is_escalated_resolved_from_the_inbox_and_shown_on_a_wallb
     submit(driver, f"{card} form[action$='/escalate'] button")
     assert "escalated" in banner(driver) and not driver.title.startswith("Error")
     assert_accessible(driver, "the board with an escalated item")
+    driver.get(work.web + BOARD + "?view=bottlenecks")
+    assert "Printer jams" not in driver.find_element(By.TAG_NAME, "main").text
+    assert_accessible(driver, "the board's bottlenecks only")
 
     # The network lead: the inbox, the link to the item, resolved there.
     def in_the_inbox():
@@ -101,6 +110,10 @@ def test_a_huddle_item_is_escalated_resolved_from_the_inbox_and_shown_on_a_wallb
         submit(leader, "form[action$='/resolve'] button")
         assert "resolved" in banner(leader)
         assert_accessible(leader, "the resolved item page")
+        leader.get(work.web + "/huddle")
+        assert leader.find_elements(By.CSS_SELECTOR, f"a[href='{BOARD}']")
+        assert leader.find_elements(By.CSS_SELECTOR, "select#practice_id")
+        assert_accessible(leader, "the lead's boards page with a practice to choose")
     resolved = work.lead["projects"].get(f"/huddle-items/{item['id']}").json()
     assert (resolved["status"], resolved["column"]) == ("resolved", "done")
 

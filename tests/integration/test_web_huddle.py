@@ -45,6 +45,10 @@ def test_a_member_works_the_board_and_others_are_kept_out(work):
     assert added.status_code == 303 and added.headers["Location"] == BOARD + "?done=added"
     (item,) = items_of(work)
     item_id = item["id"]
+    shown = member.get(work.web + BOARD).text
+    assert ('Move to Doing<span class="nhsuk-u-visually-hidden">: printer jams every morning'
+            '</span>') in shown and f'id="item-{item_id}"' in shown
+    assert "printer jams" not in member.get(work.web + BOARD + "?view=bottlenecks").text
     refused = member.post(work.web + BOARD, data={"csrf_token": token, "description": "",
                                                   "raised_by": "nurse 01"})
     assert refused.status_code == 422 and "<title>Error: " in refused.text
@@ -91,7 +95,8 @@ def test_a_member_works_the_board_and_others_are_kept_out(work):
     for path, data in forms:
         answer = other.post(work.web + path, data={**data, "csrf_token": other_token})
         assert answer.status_code == 404 and "Page not found" in answer.text, path
-    assert BOARD not in other.get(work.web + "/huddle").text
+    assert f'href="{BOARD}"' not in other.get(work.web + "/huddle").text
+    assert f'href="{BOARD}"' in member.get(work.web + "/huddle").text
     # A practice member of F84001 does not manage its devices.
     assert member.get(work.web + "/huddle/F84001/devices").status_code == 404
     assert member.post(work.web + "/huddle/F84001/devices", data={
@@ -117,6 +122,8 @@ def test_a_wallboard_link_shows_the_board_until_revoked(work):
     assert "/wallboard/wb_" in link
     listed = lead.get(work.web + "/huddle/F84001/devices")
     assert "Reception office" in listed.text and urlsplit(link).path not in listed.text
+    assert 'Revoke<span class="nhsuk-u-visually-hidden"> the link of Reception office' \
+        in listed.text
 
     screen = requests.get(work.web + urlsplit(link).path, timeout=10)
     assert screen.status_code == 200 and "phones down at 8am" in screen.text
