@@ -70,6 +70,8 @@ def test_a_lead_starts_and_completes_a_cycle_and_scores_the_project(work):
     assert "Standardise structured medication reviews" in text and "Not scored" in text
     assert "Suggested: 1.5, because the team has a lead and 1 other member" in text
     assert "Suggested: 0.5, because no team yet" in text
+    # One call for every project with its score and suggestion (and one for the header).
+    assert int(listing.headers["X-Upstream-Calls"]) <= 2
 
     team = lead.get(f"{work.web}/projects/{other['id']}").text
     assert "2 members, of whom 1 is a lived-experience partner." in team
@@ -167,9 +169,13 @@ def test_another_practice_finds_no_practice_project_of_f84001(work):
         "aim": AIM}).json()
     cycle = work.practice["projects"].post(f"/projects/{own['id']}/pdsa-cycles", {
         "change_idea": "Weekly round", "plan": "p", "prediction": "q"}).json()
+    work.practice["projects"].post(f"/projects/{own['id']}/pdsa-cycles", {
+        "change_idea": "Pharmacist on the round", "plan": "p"})
     member, page = signed_in(work, MEMBER_UID, f"/projects/{own['id']}")
     assert page.status_code == 200 and "Save the progress score" in page.text
     assert "Weekly round" in page.text
+    # PDSA in name only is flagged.
+    assert len(re.findall(r'nhsuk-tag--orange"\s*>\s*No prediction\s*</strong>', page.text)) == 1
 
     outsider, listing = signed_in(work, OTHER_MEMBER_UID, "/projects")
     assert listing.status_code == 200 and "Care home rounds" not in listing.text
@@ -189,7 +195,7 @@ def test_another_practice_finds_no_practice_project_of_f84001(work):
     stored = work.practice["projects"].get(f"/projects/{own['id']}").json()
     assert stored["progress_score"] is None
     assert [c["status"] for c in work.practice["projects"].get(
-        f"/projects/{own['id']}/pdsa-cycles").json()["items"]] == ["running"]
+        f"/projects/{own['id']}/pdsa-cycles").json()["items"]] == ["running", "running"]
     # F84002 takes part in the network project: it sees it, but the lead alone scores it.
     network_project = f"/projects/{work.stack.project_id}"
     assert "Save the progress score" not in outsider.get(work.web + network_project).text
