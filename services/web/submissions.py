@@ -137,7 +137,11 @@ def measures_for_form(items, values, errors):
                    "label": name.capitalize(), "value": values.get(f"{measure['id']}.{name}"),
                    "error": "; ".join(errors.get(f"{measure['id']}.{name}", [])) or None}
                   for name in (*inputs_of(measure), "reason")]
+        target = measure.get("target")
         shown.append({**measure, "inputs": fields[:-1], "reason": fields[-1],
+                      "target_words": None if target is None else (
+                          f"{target * 100:g}%" if measure["value_kind"] == "proportion"
+                          else number_text(target)),
                       "existing": value_words(measure, existing),
                       "corrections": len((existing or {}).get("corrections") or [])})
     return shown

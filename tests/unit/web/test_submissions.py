@@ -91,3 +91,14 @@ def test_the_error_summary_labels_follow_the_form():
     assert list(labels) == ["msr_a.numerator", "msr_a.denominator", "msr_a.reason",
                             "msr_b.value", "msr_b.reason"]
     assert labels["msr_b.reason"] == "Appointments saved, reason for the change"
+
+
+def test_the_form_shows_what_was_typed_its_errors_and_the_target_in_words():
+    shown = submissions.measures_for_form([{**RATIO, "target": 0.8}, COUNT],
+                                          {"msr_a.numerator": "x"},
+                                          {"msr_a.numerator": ["bad", "worse"]})
+    assert shown[0]["inputs"][0] == {"name": "msr_a.numerator", "id": "msr_a-numerator",
+                                     "label": "Numerator", "value": "x", "error": "bad; worse"}
+    assert shown[0]["inputs"][1]["error"] is None and shown[0]["target_words"] == "80%"
+    assert shown[1]["target_words"] is None and shown[1]["existing"] == "280"
+    assert shown[1]["reason"]["id"] == "msr_b-reason" and shown[1]["corrections"] == 0
