@@ -285,12 +285,15 @@ class ProjectPages:
         upstream = self.upstream(session)
         cycle = upstream.projects(f"/pdsa-cycles/{segment(cycle_id)}")
         project = upstream.projects(f"/projects/{segment(cycle['project_id'])}")
+        listed = error_list(errors, COMPLETE_LABELS, "completed_on")
+        if cycle["status"] != "running":  # no form to link to: completed meanwhile
+            listed = [{**item, "href": None} for item in listed]
         return {"title": f"Complete a PDSA cycle: {cycle['change_idea']}", "nav": "projects",
                 "project": project, "cycle": cycle_row(cycle),
                 "acts": [{"value": act, "text": act.capitalize(), "hint": words.split(": ")[1],
                           "checked": values["act"] == act} for act, words in ACTS.items()],
                 "values": values, "errors": forms.field_messages(errors),
-                "error_list": error_list(errors, COMPLETE_LABELS, "completed_on")}
+                "error_list": listed}
 
 
 # The IHI meaning of each score, as the radios' hints say it.

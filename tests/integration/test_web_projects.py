@@ -124,6 +124,10 @@ def test_a_lead_starts_and_completes_a_cycle_and_scores_the_project(work):
                                      "act": "adopt"}, allow_redirects=False)
     assert done.status_code == 303
     assert suggestion_of(work, project_id)["score"] == 3.0  # a cycle done, a measure improving
+    again = lead.post(complete, data={"csrf_token": token, "study_notes": "x", "act": "abandon"},
+                      allow_redirects=False)
+    assert again.status_code == 422 and "a completed cycle is final" in again.text
+    assert "This cycle is complete: Adopt" in again.text and 'href="#act"' not in again.text
     page = lead.get(work.web + done.headers["Location"])
     assert "The PDSA cycle is complete" in page.text and "Completed: Adopt" in page.text
     assert "Suggested: 3.0, because" in page.text
