@@ -82,10 +82,17 @@ def test_a_member_works_the_board_and_others_are_kept_out(work):
     forms = [(BOARD, {"description": "x", "raised_by": "nurse-01"}),
              (f"/huddle-items/{item_id}/resolve", {"resolution": "x", "back": "item"}),
              (f"/huddle-items/{item_id}/move", {"column": "done", "back": "item"}),
+             (f"/huddle-items/{item_id}/assign", {"assignee": "", "back": "item"}),
+             (f"/huddle-items/{item_id}/escalate", {"escalated_to": "x", "reason": "x",
+                                                    "back": "item"}),
              ("/huddle/F84001/devices", {"team": "reception", "label": "x"})]
     for path, data in forms:
         assert member.post(work.web + path, data=data).status_code == 403, path
     assert items_of(work)[0]["status"] == "escalated" and len(items_of(work)) == 1
+    assert items_of(work)[0]["assignee"] == "nurse-03"
+    unassigned = member.post(f"{work.web}/huddle-items/{item_id}/assign", data={
+        "csrf_token": token, "assignee": "", "back": "item"}, allow_redirects=False)
+    assert unassigned.status_code == 303 and items_of(work)[0]["assignee"] is None
 
     # Another practice's member: "Page not found" for the board, the item and every form.
     other, _ = signed_in(work, OTHER_MEMBER_UID, "/huddle")
