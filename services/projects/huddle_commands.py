@@ -99,13 +99,17 @@ def huddle_board(repository, principal, practice_id, query, now):
     """One team's board (``query["team"]``) with every item's marks; ``view`` bottlenecks:
     only the marked items. A board with no items yet is an empty board."""
     practice = _practice(repository, principal, practice_id)
+    return _board(repository, practice, query["team"], query["view"], now)
+
+
+def _board(repository, practice, team, view, now):
     items = [board.with_marks(item, now)
-             for item in queries.board_items(repository, practice_id, query["team"])]
-    if query["view"] == "bottlenecks":
+             for item in queries.board_items(repository, practice["_id"], team)]
+    if view == "bottlenecks":
         items = [item for item in items if item["bottlenecks"]]
-    return {"practice_id": practice_id, "practice_name": practice["name"],
-            "network_id": practice["network_id"], "team": query["team"],
-            "view": query["view"], "items": items}
+    return {"practice_id": practice["_id"], "practice_name": practice["name"],
+            "network_id": practice["network_id"], "team": team, "view": view,
+            "items": items}
 
 
 def huddle_boards(repository, principal, query, now):
@@ -160,10 +164,4 @@ def wallboard_board(repository, token, now):
     link_id = wallboards.link_id_of(token)
     link = repository.find(WALLBOARDS, link_id) if link_id else None
     practice_id, team = wallboards.board_of(link, token)
-    practice = repository.find(PRACTICES, practice_id) or {"name": practice_id,
-                                                           "network_id": link["network_id"]}
-    items = [board.with_marks(item, now)
-             for item in queries.board_items(repository, practice_id, team)]
-    return {"practice_id": practice_id, "practice_name": practice["name"],
-            "network_id": practice["network_id"], "team": team, "view": "all",
-            "items": items}
+    return _board(repository, repository.find(PRACTICES, practice_id), team, "all", now)
