@@ -4,7 +4,9 @@ refused with the error summary and what was typed kept); F84002's member gets "P
 for F84001's board, item, devices and every form; a practice member may not manage devices
 (the service's 403 shows as "Page not found"); every form without its CSRF token answers 403
 and changes nothing; a wallboard link shows the board signed out, never cached, with no
-referrer and a refresh, and once revoked says only that it does not work."""
+referrer and a refresh, and once revoked says only that it does not work; the projects API
+refuses a bad column and a practice key issuing a wallboard link (403), and reads a board by a
+link's token only while the link stands."""
 import re
 from urllib.parse import urlsplit
 
@@ -112,11 +114,25 @@ def test_a_member_works_the_board_and_others_are_kept_out(work):
 
 
 def test_a_wallboard_link_shows_the_board_until_revoked(work):
-    work.practice["projects"].post("/huddle-items", {"team": "reception", "description":
-                                                     "phones down at 8am",
-                                                     "raised_by": "nurse-01"})
+    practice, lead_api = work.practice["projects"], work.lead["projects"]
+    item = practice.post("/huddle-items", {"team": "reception", "description":
+                                           "phones down at 8am", "raised_by": "nurse-01"})
+    sideways = practice.post(f"/huddle-items/{item.json()['id']}/move", {"column": "up"})
+    assert sideways.status_code == 422 and "column" in sideways.json()["fields"]
+    assert practice.get("/huddle-items", params={"bottleneck": "yes"}).json()["total"] == 0
+    # The API: a practice key is not its practice's lead (403); the network lead may.
+    link = {"practice_id": "F84001", "team": "reception", "label": "API screen"}
+    assert practice.post("/wallboards", link).status_code == 403
+    issued = lead_api.post("/wallboards", link)
+    assert issued.status_code == 201 and issued.json()["token"].startswith("wb_")
+    board = requests.get(f"{work.stack.config['WEB_PROJECTS_URL']}/wallboard-board",
+                         headers={"X-Wallboard-Token": issued.json()["token"]}, timeout=10)
+    assert board.status_code == 200 and board.json()["team"] == "reception"
+    assert requests.get(f"{work.stack.config['WEB_PROJECTS_URL']}/wallboard-board",
+                        timeout=10).status_code == 404
+    assert lead_api.post(f"/wallboards/{issued.json()['id']}/revoke", {}).status_code == 200
     lead, devices = signed_in(work, PRACTICE_LEAD_UID, "/huddle/F84001/devices")
-    assert devices.status_code == 200 and "no wallboard links yet" in devices.text
+    assert devices.status_code == 200 and "API screen" in devices.text
     token = csrf_of(devices)
     refused = lead.post(work.web + "/huddle/F84001/devices",
                         data={"csrf_token": token, "team": "reception", "label": ""})
@@ -140,8 +156,8 @@ def test_a_wallboard_link_shows_the_board_until_revoked(work):
     stopped = requests.get(work.web + urlsplit(link).path + "?refresh=off", timeout=10)
     assert "Refresh" not in stopped.headers and "phones down at 8am" in stopped.text
 
-    link_id = work.lead["projects"].get("/wallboards", params={
-        "practice_id": "F84001"}).json()["items"][0]["id"]
+    link_id = next(link["id"] for link in lead_api.get("/wallboards", params={
+        "practice_id": "F84001"}).json()["items"] if link["label"] == "Reception office")
     assert lead.post(f"{work.web}/huddle/F84001/devices/{link_id}/revoke",
                      data={}).status_code == 403  # no CSRF token: still works
     assert requests.get(work.web + urlsplit(link).path, timeout=10).status_code == 200
