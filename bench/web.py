@@ -31,7 +31,7 @@ The lead signs in through the provider as a browser would. Then:
 - the week's submission form: ``GET /submissions?practice_id=<the first practice>`` as the
   lead, ``--renders`` times (p50/p95, upstream calls), then the form sent with a value for each
   of the 20 measures (``POST /submissions``: its upstream calls and time) and, once their
-  events are handled, sent again with the same Idempotency-Key, as a refresh would (the same
+  events are handled (each practice series' summary ends at the new period), sent again with the same Idempotency-Key, as a refresh would (the same
   redirect, nothing stored twice). Its one measurement call reads the practice's 20
   submissions by id: an index lookup in MongoDB, a scan of every stored value in mongomock
   (which has no indexes), so here the form's time grows with the network's stored values.
@@ -354,6 +354,7 @@ def bench_submission_form(browser, practice_id, count, settle):
     submission again (a refresh): their calls and seconds. ``settle()`` waits, between the
     two, for the handlers of the 20 new values (each analyses its series in this process's
     hub), so that the refresh's time is its own."""
+    periods = {}
     page_url = f"{url('web')}/submissions?practice_id={practice_id}"
     page = browser.get(page_url)  # warm
     measure_ids = re.findall(r'name="([^"]+)\.numerator"', page.text)
@@ -370,12 +371,14 @@ def bench_submission_form(browser, practice_id, count, settle):
             for name in ("csrf_token", "idempotency_key")}
     form["practice_id"] = practice_id
     for measure_id in measure_ids:  # a reason too, in case the period due holds a value
+        periods[measure_id] = re.search(rf'name="{measure_id}\.period" value="([^"]+)"',
+                                        page.text).group(1)
         form.update({f"{measure_id}.numerator": "31", f"{measure_id}.denominator": "50",
                      f"{measure_id}.reason": "bench"})
     sent = []
     for attempt in range(2):  # the second is a refresh: the same key and body
         if attempt:
-            settle()
+            settle(periods)
         started = time.perf_counter()
         answer = browser.post(f"{url('web')}/submissions", data=form, allow_redirects=False)
         sent.append((time.perf_counter() - started, int(answer.headers["X-Upstream-Calls"]),
@@ -383,6 +386,21 @@ def bench_submission_form(browser, practice_id, count, settle):
         if answer.status_code != 303:
             raise SystemExit(f"the form was refused: {answer.status_code} {answer.text[:300]}")
     return {"times": times, "calls": calls, "submit": sent[0], "replay": sent[1]}
+
+
+def values_handled(config, practice_id, periods, timeout=300):
+    """Until the summary of ``practice_id``'s series of each measure ends at its period in
+    ``periods`` (the handler of its new value has run), or ``timeout`` seconds."""
+    summaries_stored = open_database(config, "measurement")[summaries.SERIES_SUMMARY]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = sum(1 for measure_id, period in periods.items()
+                   if (summaries_stored.find_one({"_id": f"{measure_id}|{practice_id}"})
+                       or {}).get("latest_period") == period)
+        if done == len(periods):
+            return
+        time.sleep(1)
+    print(f"(the new values' handlers had not all run after {timeout} s)", file=sys.stderr)
 
 
 def baseline_render(project_id, tokens, measures_timed):
@@ -450,7 +468,7 @@ def run_size(size, args):
         gc.freeze()
         times, calls = render_dashboard(browser, args.renders)
         form = bench_submission_form(browser, "B00000", args.renders,
-                                     lambda: wait_until_quiet(args.management, vhost))
+                                     lambda periods: values_handled(config, "B00000", periods))
         tokens = person_token.PersonTokens(TOKEN_SECRET.encode("utf-8"), time.time)
         baseline_times, baseline_calls = [], set()
         for _ in range(args.baseline_renders):
