@@ -100,7 +100,9 @@ def rows_from_form(items, form, practice_id):
         for name, reasons in wrong.items():
             errors[f"{measure['id']}.{name}"] = reasons
         measure_of_row[len(rows)] = measure
-        rows.append({"measure_id": measure["id"], "period": measure["period"],
+        # The period the form showed: a form sent after the week turned is still for it.
+        rows.append({"measure_id": measure["id"],
+                     "period": form.get(f"{measure['id']}.period") or measure["period"],
                      "practice_id": practice_id, **numbers,
                      **({"reason": typed["reason"]} if typed["reason"] else {})})
     if not rows and items:
@@ -207,8 +209,8 @@ class SubmissionPages:
             return self._choose_practice(session, "/submissions")
         period = request.args.get("period") or None
         due = self._due(session, practice_id, period)
-        typed = {f"{m['id']}.{name}": text for m in due["items"]
-                 for name, text in _existing_values(m).items()}
+        typed = {f"{m['id']}.{name}": number_text((m.get("submission") or {}).get(name))
+                 for m in due["items"] for name in inputs_of(m)}
         return "submissions.jinja", self._form_context(request, due, period, {}, typed)
 
     @page("POST", "/submissions", form=True)
@@ -264,8 +266,7 @@ class SubmissionPages:
         listed = upstream.measurement(
             f"/measures/{quote(measure_id, safe='')}/submissions",
             params={"practice_id": practice_id, "newest_first": "true", "page_size": 200})
-        kept = {"practice_id": request.args.get("practice_id")} \
-            if request.args.get("practice_id") else {}
+        kept = {k: v for k, v in request.args.items() if k == "practice_id" and v}
         rows = []
         for submission in listed["items"]:
             contribution = {name: submission.get(name)
@@ -385,11 +386,6 @@ def _file_refused(row_errors):
     more = len(row_errors) - len(listed)
     return {"file": [f"{len(row_errors)} problem(s) in the file, nothing was stored: "
                      + "; ".join(listed) + (f"; and {more} more below" if more > 0 else "")]}
-
-
-def _existing_values(measure):
-    existing = measure.get("submission") or {}
-    return {name: number_text(existing.get(name)) for name in inputs_of(measure)}
 
 
 def _only(items, measure_id):

@@ -20,7 +20,7 @@ from tests.browser.test_inbox_in_chromium import (
 from tests.integration.test_web_submissions import (  # noqa: F401
     WEEK_DUE, measurement_clock, stored,
 )
-from tests.web_stack import MEMBER_UID
+from tests.web_stack import LEAD_UID, MEMBER_UID
 from tests.work_stack import work  # noqa: F401
 
 pytestmark = pytest.mark.timeout(240)
@@ -99,10 +99,17 @@ def test_the_weeks_submission_by_keyboard_alone(chromium, work, measurement_cloc
 
 def test_a_csv_file_with_a_bad_row_is_refused_whole(chromium, work, measurement_clock,
                                                     tmp_path):
+    """As the network lead, who picks the practice first."""
     driver, measure_id = chromium, work.stack.measure_id
-    sign_in_by_keyboard_alone(driver, work.stack, MEMBER_UID)
-    driver.get(work.stack.web + "/submissions/upload")
+    sign_in_by_keyboard_alone(driver, work.stack, LEAD_UID)
+    driver.get(work.stack.web + "/submissions")
+    wait_until_loaded(driver, "Choose a practice")
+    assert_accessible(driver, "the lead's choice of practice")
+    driver.find_element(By.CSS_SELECTOR, "a[href='/submissions?practice_id=F84001']").click()
+    wait_until_loaded(driver, "This week's submissions")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "Upload a CSV file").click()
     wait_until_loaded(driver, "Upload a CSV file")
+    assert driver.current_url.endswith("/submissions/upload?practice_id=F84001")
     assert_accessible(driver, "the upload form")
     bad = pathlib.Path(tmp_path) / "week.csv"
     bad.write_text("period,numerator,denominator\n2026-11-23,15,20\n2026-11-30,12,0\n")

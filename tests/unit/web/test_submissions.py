@@ -26,6 +26,13 @@ def test_a_measure_left_empty_is_not_sent_and_the_others_are():
     assert typed["msr_a.numerator"] == "15" and typed["msr_b.value"] == ""
 
 
+def test_a_form_sent_after_the_week_turned_is_for_the_period_it_showed():
+    rows, _, _, _ = submissions.rows_from_form([RATIO], {
+        "msr_a.period": "2026-11-16", "msr_a.numerator": "1", "msr_a.denominator": "2"},
+        "F84001")
+    assert rows[0]["period"] == "2026-11-16"
+
+
 def test_nothing_typed_is_one_error_on_the_first_input():
     rows, _, errors, _ = submissions.rows_from_form([RATIO, COUNT], {}, "F84001")
     assert rows == [] and list(errors) == ["msr_a.numerator"]
