@@ -26,6 +26,8 @@ INPUT_WORDS = {"numerator": "numerator", "denominator": "denominator", "value": 
 UPLOAD_LABELS = {"measure_id": "Measure", "file": "CSV file"}
 MAX_UPLOAD_BYTES = 2_000_000
 ROW_ERRORS_LISTED = 10  # in the error summary; the table below lists every one
+SENT_BEFORE = ("this form was sent before with other values: nothing was stored now; "
+               "check the values below and send them again")
 
 
 def inputs_of(measure):
@@ -120,8 +122,9 @@ def refused_rows(refused, measure_of_row):
         parts = name.split(".")
         measure = measure_of_row.get(int(parts[1])) if len(parts) == 3 \
             and parts[0] == "rows" and parts[1].isdigit() else None
-        if measure is None:
-            errors.setdefault(FORM_ERROR, []).extend(reasons)
+        if measure is None:  # the form's key already sent other values (a back button)
+            errors.setdefault(FORM_ERROR, []).extend(
+                [SENT_BEFORE] if name == "Idempotency-Key" else reasons)
             continue
         field = parts[2] if parts[2] in (*inputs_of(measure), "reason") \
             else inputs_of(measure)[0]

@@ -90,6 +90,13 @@ def test_the_week_is_submitted_once_corrected_with_a_reason_and_shown_in_the_tra
     again = member.post(f"{work.web}/submissions", data=good, allow_redirects=False)
     assert again.status_code == 303 and again.headers["Location"] == sent.headers["Location"]
     assert stored(work, WEEK_DUE)["version"] == 1
+    # The same form sent back with other values (the back button): refused, a fresh key.
+    back = member.post(f"{work.web}/submissions", data={
+        **good, f"{measure_id}.numerator": "16", f"{measure_id}.reason": "miscounted"},
+        allow_redirects=False)
+    assert back.status_code == 422 and "this form was sent before" in back.text
+    assert hidden(back, "idempotency_key") != good["idempotency_key"]
+    assert stored(work, WEEK_DUE)["version"] == 1
     banner = member.get(work.web + sent.headers["Location"])
     assert "Your values are saved: 1 new, 0 corrected and 0 unchanged." in banner.text
     assert 'value="15"' in banner.text  # what is stored, ready to change

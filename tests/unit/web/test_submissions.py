@@ -77,6 +77,14 @@ def test_a_refused_row_goes_back_to_its_measures_inputs():
         FORM_ERROR: ["submitted concurrently"]}
 
 
+def test_a_key_sent_before_with_other_values_is_said_in_words():
+    refused = UpstreamRefused(409, {"message": "this Idempotency-Key was used for a different "
+                                               "request", "fields": {
+                                                   "Idempotency-Key": ["use a new key"]}})
+    assert submissions.refused_rows(refused, {0: RATIO}) == {
+        FORM_ERROR: [submissions.SENT_BEFORE]}
+
+
 def test_the_words_of_values_periods_and_counts():
     assert submissions.value_words(RATIO, {"value": 0.75, "numerator": 15.0,
                                            "denominator": 20.0}) == "15 of 20 (75%)"
