@@ -3,9 +3,13 @@ into errors next to the fields it named, the NHS.UK error summary's list linking
 the person typed kept, and a fresh Idempotency-Key per rendered form so that a refresh or a
 double click stores nothing twice (the services remember the answer to a key)."""
 import secrets
+from datetime import date
 
 REFUSALS = (409, 422)
 FORM_ERROR = "_form"
+# The NHS.UK date input's three boxes: a date field ``name`` is posted as name_day, ...
+DATE_PARTS = ("day", "month", "year")
+NOT_A_DATE = "Enter a real date, such as 6 7 2026 (day, month, year)"
 
 
 def field_id(name):
@@ -46,6 +50,33 @@ def error_list(errors, labels):
         listed.append({"text": text, "href": f"#{field_id(name)}" if label else None,
                        "field": name})
     return listed
+
+
+def date_box_names(name):
+    """The names of the day, month and year boxes of the date field ``name``."""
+    return tuple(f"{name}_{part}" for part in DATE_PARTS)
+
+
+def typed_date(values, name):
+    """``YYYY-MM-DD`` from the day, month and year boxes of ``name`` in ``values``; None when
+    all are empty; ``ValueError`` naming the fix when they are not a real date."""
+    parts = [values[box] for box in date_box_names(name)]
+    if not any(parts):
+        return None
+    if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
+        raise ValueError(NOT_A_DATE)
+    day, month, year = (int(p) for p in parts)
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError(NOT_A_DATE) from None
+
+
+def link_dates_to_their_day(listed, date_fields):
+    """An error summary's list whose date fields link to their first box (the day), as the
+    NHS.UK date input asks."""
+    return [{**item, "href": f"#{field_id(item['field'])}-day"}
+            if item["field"] in date_fields and item["href"] else item for item in listed]
 
 
 def field_messages(errors):

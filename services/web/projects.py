@@ -7,15 +7,14 @@ found" because the service answered 404.
 Forms post, then redirect to the project's page with a banner (post/redirect/get). What the
 service refuses comes back on the same form next to the field it named, with what was typed.
 """
-from datetime import date
 
 from analytics.spc import SpcAnalysis
 from analytics.spc import verdict as spc_words
 from services.web import forms
-from services.web.forms import field_id
+from services.web.forms import typed_date
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
-from services.web.record import DATE_PARTS, long_date
+from services.web.record import long_date
 from services.web.upstream import UpstreamRefused
 
 STAGES = ("idea", "planning", "testing", "implementing", "sustaining", "closed")
@@ -54,28 +53,9 @@ def scope_words(project):
     return f"Network project, {len(project['practice_ids'])} practices"
 
 
-def typed_date(values, name):
-    """``YYYY-MM-DD`` from the day, month and year boxes of ``name``; None when all are empty;
-    ``ValueError`` naming the fix when they are not a real date."""
-    parts = [values[f"{name}_{part}"] for part in DATE_PARTS]
-    if not any(parts):
-        return None
-    if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
-        raise ValueError("Enter a real date, such as 6 7 2026 (day, month, year)")
-    day, month, year = (int(p) for p in parts)
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        raise ValueError("Enter a real date, such as 6 7 2026 (day, month, year)") from None
-
-
 def error_list(errors, labels, date_field):
     """The error summary's list; a date's link goes to its first box (the day)."""
-    listed = forms.error_list(errors, labels)
-    for item in listed:
-        if item["field"] == date_field:
-            item["href"] = f"#{field_id(date_field)}-day"
-    return listed
+    return forms.link_dates_to_their_day(forms.error_list(errors, labels), (date_field,))
 
 
 def cycle_row(cycle):
@@ -188,13 +168,13 @@ class ProjectPages:
     @page("GET", "/projects/<project_id>/pdsa-cycles/new")
     def new_pdsa_cycle(self, request, session, project_id):
         values = {name: "" for name in (*START_LABELS, "change_idea_other",
-                                        *(f"started_on_{p}" for p in DATE_PARTS))}
+                                        *forms.date_box_names("started_on"))}
         values["practice_id"] = None  # no radio chosen for the person
         return "pdsa_new.jinja", self._start_context(session, project_id, values, {})
 
     @page("POST", "/projects/<project_id>/pdsa-cycles/new", form=True)
     def start_pdsa_cycle(self, request, session, project_id):
-        names = (*START_LABELS, "change_idea_other", *(f"started_on_{p}" for p in DATE_PARTS))
+        names = (*START_LABELS, "change_idea_other", *forms.date_box_names("started_on"))
         values = {name: request.form.get(name, "").strip() for name in names}
         values["practice_id"] = request.form.get("practice_id")  # None: none chosen
         context = self._start_context(session, project_id, values, {})
@@ -249,12 +229,12 @@ class ProjectPages:
     @page("GET", "/pdsa-cycles/<cycle_id>/complete")
     def complete_pdsa_cycle_form(self, request, session, cycle_id):
         values = {name: "" for name in (*COMPLETE_LABELS,
-                                        *(f"completed_on_{p}" for p in DATE_PARTS))}
+                                        *forms.date_box_names("completed_on"))}
         return "pdsa_complete.jinja", self._complete_context(session, cycle_id, values, {})
 
     @page("POST", "/pdsa-cycles/<cycle_id>/complete", form=True)
     def complete_pdsa_cycle(self, request, session, cycle_id):
-        names = (*COMPLETE_LABELS, *(f"completed_on_{p}" for p in DATE_PARTS))
+        names = (*COMPLETE_LABELS, *forms.date_box_names("completed_on"))
         values = {name: request.form.get(name, "").strip() for name in names}
         errors = {}
         if not values["study_notes"]:

@@ -9,7 +9,6 @@ from datetime import date
 from urllib.parse import quote
 
 from services.web import forms
-from services.web.forms import field_id
 from services.web.pages import html, page, redirect
 from services.web.upstream import UpstreamRefused
 
@@ -93,7 +92,6 @@ ASSESSED_LEVELS = ("none", "introduction", "foundations", "improvement_leader", 
 ASSESSMENT_LABELS = {"assessed_level": "Level assessed", "notes": "Notes",
                      "assessor_staff_id": "Assessor", "training_need.offering_id":
                      "Training needed", "training_need.by": "Needed by"}
-DATE_PARTS = ("day", "month", "year")
 
 
 def form_errors(refused, labels, aliases=None):
@@ -119,9 +117,9 @@ def assessment_body(values):
     need = {}
     if values["need_offering_id"]:
         need["offering_id"] = values["need_offering_id"]
-    if any(values[f"need_by_{part}"] for part in DATE_PARTS):
-        need["by"] = (f"{values['need_by_year']}-{values['need_by_month'].zfill(2)}-"
-                      f"{values['need_by_day'].zfill(2)}")
+    by = forms.typed_date(values, "need_by")  # ValueError: not a real date
+    if by:
+        need["by"] = by
     if need:
         body["training_need"] = need
     return body
@@ -129,11 +127,8 @@ def assessment_body(values):
 
 def assessment_error_list(errors):
     """The error summary's list; the date's link goes to its first box (the day)."""
-    listed = forms.error_list(errors, ASSESSMENT_LABELS)
-    for item in listed:
-        if item["field"] == "training_need.by":
-            item["href"] = f"#{field_id('training_need.by')}-day"
-    return listed
+    return forms.link_dates_to_their_day(forms.error_list(errors, ASSESSMENT_LABELS),
+                                         ("training_need.by",))
 
 
 class TrainingRecordPages:
@@ -155,7 +150,7 @@ class TrainingRecordPages:
     @page("GET", "/people/<staff_id>/assessment")
     def training_assessment(self, request, session, staff_id):
         values = {name: "" for name in ("assessed_level", "notes", "need_offering_id",
-                                        *(f"need_by_{part}" for part in DATE_PARTS))}
+                                        *forms.date_box_names("need_by"))}
         values["assessor_staff_id"] = self.access_of(session).staff_id or ""
         return self._assessment_page(session, request, staff_id, values, {})
 
@@ -163,11 +158,15 @@ class TrainingRecordPages:
     def training_assess(self, request, session, staff_id):
         values = {name: request.form.get(name, "").strip() for name in (
             "assessed_level", "notes", "assessor_staff_id", "need_offering_id",
-            *(f"need_by_{part}" for part in DATE_PARTS))}
+            *forms.date_box_names("need_by"))}
+        try:
+            body = assessment_body(values)
+        except ValueError as not_a_date:
+            return self._assessment_page(session, request, staff_id, values,
+                                         {"training_need.by": [str(not_a_date)]}, status=422)
         try:
             self.upstream(session).send("training", "POST",
-                                        f"/staff/{quote(staff_id, safe='')}/assessments",
-                                        assessment_body(values))
+                                        f"/staff/{quote(staff_id, safe='')}/assessments", body)
         except UpstreamRefused as refused:
             return self._assessment_page(session, request, staff_id, values,
                                          form_errors(refused, ASSESSMENT_LABELS), status=422)

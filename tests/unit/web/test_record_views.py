@@ -49,9 +49,12 @@ def test_the_assessment_leaves_out_what_was_left_empty():
                                 need_by_year="2027")) == {
         "assessed_level": "coach", "notes": "Good", "assessor_staff_id": "l1",
         "training_need": {"offering_id": "off_1", "by": "2027-03-05"}}
-    # A date without an offering, or the reverse: sent, for the service to name what is
-    # missing (an incomplete date is not a date there).
-    assert assessment_body(form(need_by_year="2027"))["training_need"] == {"by": "2027-00-00"}
+    # An offering without a date: sent, for the service to name what is missing; a date
+    # that is not a real one is refused here, naming the fix, before anything is sent.
+    for boxes in ({"need_by_year": "2027"}, {"need_by_day": "30", "need_by_month": "2",
+                                             "need_by_year": "2027"}):
+        with pytest.raises(ValueError, match="Enter a real date"):
+            assessment_body(form(**boxes))
     assert assessment_body(form(need_offering_id="off_1"))["training_need"] == {
         "offering_id": "off_1"}
 
