@@ -139,7 +139,7 @@ def measures_for_form(items, values, errors):
     for measure in items:
         existing = measure.get("submission")
         fields = [{"name": f"{measure['id']}.{name}", "id": field_id(f"{measure['id']}.{name}"),
-                   "label": name.capitalize(), "value": values.get(f"{measure['id']}.{name}"),
+                   "label": name.capitalize(), "value": values.get(f"{measure['id']}.{name}") or "",
                    "error": "; ".join(errors.get(f"{measure['id']}.{name}", [])) or None}
                   for name in (*inputs_of(measure), "reason")]
         target = measure.get("target")

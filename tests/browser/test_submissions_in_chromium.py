@@ -93,8 +93,31 @@ def test_the_weeks_submission_by_keyboard_alone(chromium, work, measurement_cloc
     press(driver, Keys.ENTER)
     wait_for(driver, f"/submissions/{measure_id}")
     table = driver.find_element(By.CSS_SELECTOR, "table.nhsuk-table")
-    assert "15 of 20 (75%) to 16 of 20 (80%). Reason: one review was filed late" in table.text
+    assert any(li.text.endswith("15 of 20 (75%) to 16 of 20 (80%). Reason: one review was "
+                                "filed late") for li in table.find_elements(By.TAG_NAME, "li"))
     assert_accessible(driver, "the audit trail")
+
+    # An earlier week corrected from the trail: without a reason first.
+    tab_to(driver, lambda e: "period=2026-11-16" in (e.get_attribute("href") or ""),
+           "the link to correct the week of 16 November")
+    press(driver, Keys.ENTER)
+    wait_until_loaded(driver, "Correct earlier submissions")
+    assert_accessible(driver, "the correction of an earlier week")
+    tab_to(driver, is_field(numerator), "the numerator")
+    replace_text(driver, "19")
+    tab_to(driver, is_submit, "Submit values")
+    press(driver, Keys.ENTER)
+    WebDriverWait(driver, 15).until(lambda d: d.title.startswith("Error: "))
+    assert_accessible(driver, "a correction without its reason")
+    tab_to(driver, lambda e: (e.get_attribute("href") or "").endswith(f"#{measure_id}-reason"),
+           "the error summary's link")
+    press(driver, Keys.ENTER)
+    WebDriverWait(driver, 5).until(lambda d: focused_id(d) == f"{measure_id}-reason")
+    press(driver, "recounted")
+    tab_to(driver, is_submit, "Submit values")
+    press(driver, Keys.ENTER)
+    WebDriverWait(driver, 15).until(lambda d: "corrected=1" in d.current_url)
+    assert stored(work, "2026-11-16")["corrections"][-1]["reason"] == "recounted"
 
 
 def test_a_csv_file_with_a_bad_row_is_refused_whole(chromium, work, measurement_clock,

@@ -114,7 +114,8 @@ def test_the_week_is_submitted_once_corrected_with_a_reason_and_shown_in_the_tra
     assert "corrected=1" in corrected.headers["Location"]
     trail = member.get(f"{work.web}/submissions/{measure_id}")
     assert trail.status_code == 200
-    assert "15 of 20 (75%) to 16 of 20 (80%). Reason: one review was filed late" in trail.text
+    assert "15 of 20 (75%) to 16 of 20 (80%). Reason: one review was filed late</li>" \
+        in trail.text
 
     # An earlier period, from the trail's link: one measure, its stored value, a reason.
     earlier = member.get(f"{work.web}/submissions",

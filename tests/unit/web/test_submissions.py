@@ -117,3 +117,4 @@ def test_the_form_shows_what_was_typed_its_errors_and_the_target_in_words():
     assert shown[0]["inputs"][1]["error"] is None and shown[0]["target_words"] == "80%"
     assert shown[1]["target_words"] is None and shown[1]["existing"] == "280"
     assert shown[1]["reason"]["id"] == "msr_b-reason" and shown[1]["corrections"] == 0
+    assert shown[1]["reason"]["value"] == ""  # nothing typed: an empty box, not "None"
