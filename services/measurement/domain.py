@@ -303,7 +303,8 @@ def signal_changes(state, analysis, measure, series, trace):
             events.append(SOURCE.event("measurement.signal_detected", {
                 "measure_id": measure["_id"], "project_id": measure["project_id"],
                 "series": series, "rule": spc.decisive_rule(latest), "kind": kind,
-                "point_type": latest.point_type, "period": latest.date, "value": latest.value},
+                "point_type": latest.point_type, "period": latest.date, "value": latest.value,
+                "measure_type": measure.get("type")},
                 network_id, trace, practice_id))
         new_state["assurance"] = analysis.assurance_type
         if (analysis.assurance_type != state.get("assurance")

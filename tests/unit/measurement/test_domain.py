@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 TRACE = Trace("corr")
 PROJECT = {"_id": "prj_1", "network_id": "north-pcn", "practice_count": 2, "scope": "network"}
 PARTICIPATING = {"F84001", "F84002"}
-MEASURE = {"_id": "msr_1", "project_id": "prj_1", "network_id": "north-pcn",
+MEASURE = {"_id": "msr_1", "project_id": "prj_1", "network_id": "north-pcn", "type": "process",
            "value_kind": "proportion", "frequency": "week", "improvement": "increase",
            "target": None, "fix_after_n_points": None, "rebase_dates": [],
            "created_at": datetime(2026, 1, 5, tzinfo=timezone.utc)}
@@ -153,6 +153,8 @@ def test_a_signal_is_sent_once_per_episode():
     assert len(signals) == 1
     assert signals[0]["data"]["kind"] == "improvement"
     assert signals[0]["data"]["rule"] == "outside_limits"
+    # The measure's type goes with it: projects suggests 4.0 only when outcome measures improve.
+    assert signals[0]["data"]["measure_type"] == "process"
     # Back to common cause ends the episode; a new shift signals again.
     fields, _ = domain.signal_changes(state, series_analysis(baseline), MEASURE, "pooled", TRACE)
     assert fields["episode"] is None
