@@ -145,11 +145,13 @@ def run_story(args, mailbox):
     item = practice.call("POST", "/huddle-items", {"team": "pharmacy",
                                                    "description": "template missing in EMIS",
                                                    "raised_by": "nurse-12"})
-    practice.call("POST", f"/huddle-items/{item['id']}/escalate", {"escalated_to": "pharm-01"})
+    practice.call("POST", f"/huddle-items/{item['id']}/escalate", {
+        "escalated_to": "pharm-01", "reason": "only the clinical system lead can add it"})
     item = lead.call("POST", f"/huddle-items/{item['id']}/resolve",
                      {"resolution": "template published to all three practices"})
     print(f"huddle item {item['id']}: {item['status']} after "
           f"{item['time_to_unblock_seconds']:.1f} s")
+    fill_the_huddle_board(practice)
     refused = requests.get(f"{args.projects}/projects/{project['id']}", timeout=10,
                            headers={"Authorization": "Bearer pcn_nope_nope"})
     print(f"an unknown key gets {refused.status_code}")
@@ -159,11 +161,48 @@ def run_story(args, mailbox):
     summary.update(train_the_lead(args, lead_key, network_id, project))
     measure_id, measured = measure_network(args, project, lead_key, codes, weeks)
     summary.update(measured)
+    summary.update(score_the_project(lead, project))
     summary.update(network_lead_hears(args, lead_key, lead_recipient, mailbox))
     summary.update(demo_browser.network_lead_signs_in(
         Api(args.web, lead_key), network_id, codes, measure_id, lead_recipient["staff_id"],
         args.charts))
     return summary
+
+
+def score_the_project(lead, project):
+    """The projects service suggests an IHI progress score from what it has learned (the cycle
+    adopted, the measure's special-cause improvement from measurement's events); the lead reads
+    it and sets the score, which is never set by itself."""
+    path = f"/projects/{project['id']}"
+    suggestion = lead.call("GET", path)["progress_suggestion"]
+    deadline = time.monotonic() + 60
+    while suggestion["score"] < 3.0 and time.monotonic() < deadline:
+        time.sleep(0.5)  # the signal reaches projects by an event
+        suggestion = lead.call("GET", path)["progress_suggestion"]
+    print(f"progress score suggested: {suggestion['score']}: {'; '.join(suggestion['reasons'])}")
+    scored = lead.call("POST", f"{path}/progress-score", {
+        "score": suggestion["score"], "note": "the lead agrees with the suggestion"})
+    return {"progress score": f"{scored['progress_score']['score']} set by the lead "
+                              f"(suggested {suggestion['score']})"}
+
+
+def fill_the_huddle_board(practice):
+    """The pharmacy team's board as the huddle leaves it: one item in Doing with its owner,
+    one waiting in To do, one escalated to the leader with the reason."""
+    doing = practice.call("POST", "/huddle-items", {
+        "team": "pharmacy", "description": "SMR slots clash with the flu clinic",
+        "raised_by": "nurse-12"})
+    practice.call("POST", f"/huddle-items/{doing['id']}/assign", {"assignee": "pharm-01"})
+    practice.call("POST", f"/huddle-items/{doing['id']}/move", {"column": "doing"})
+    practice.call("POST", "/huddle-items", {
+        "team": "pharmacy", "description": "Patients ask for SMR letters in large print",
+        "raised_by": "lep-07"})
+    blocked = practice.call("POST", "/huddle-items", {
+        "team": "pharmacy", "description": "No room for the pharmacist on Thursdays",
+        "raised_by": "nurse-12"})
+    practice.call("POST", f"/huddle-items/{blocked['id']}/escalate", {
+        "escalated_to": "pharm-01", "reason": "room bookings are the practice manager's"})
+    print("huddle board of pharmacy: 1 doing, 1 to do, 1 escalated, 1 done")
 
 
 def wait_for(check, what, timeout=30.0):

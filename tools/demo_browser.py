@@ -1,6 +1,7 @@
 """The demo's last act: the network lead signs in to the web service through the local OpenID
 provider in headless Chromium, and the demo saves what they see (dashboard, measure page,
-inbox) as PNG screenshots.
+inbox, a huddle board, the training pyramid, and the week's submission form refused with its
+error summary) as PNG screenshots.
 
 Debian's ``chromium`` and ``chromium-driver`` (``make prepare-tests`` installs them), driven by
 Selenium as the browser tests drive them: headless, a fresh profile, nothing downloaded, no
@@ -145,18 +146,49 @@ def save_page(driver, url, path):
     return driver.title
 
 
-def photograph_the_lead(site, sub, measure_id, folder):
-    """Sign ``sub`` in at ``site`` and save its dashboard, the measure's page and its inbox in
-    ``folder``; returns [(path, page title)]."""
+def save_refused_submission(driver, site, practice_id, path):
+    """The week's submission form of ``practice_id`` sent with a numerator above its
+    denominator: the page with the NHS.UK error summary, saved at ``path``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{site}/submissions?practice_id={practice_id}")
+    numerators = driver.find_elements(By.CSS_SELECTOR, "input[name$='.numerator']")
+    denominators = driver.find_elements(By.CSS_SELECTOR, "input[name$='.denominator']")
+    if not (numerators and denominators):
+        raise NoScreenshots("the submission form shows no numerator and denominator")
+    for field, value in ((numerators[0], "12"), (denominators[0], "10")):
+        field.clear()
+        field.send_keys(value)
+    numerators[0].find_element(By.XPATH, "ancestor::form").submit()
+    WebDriverWait(driver, 15).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".nhsuk-error-summary"))
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(WIDTH, max(MIN_HEIGHT, min(int(height), MAX_HEIGHT)))
+    if not driver.save_screenshot(str(path)):
+        raise NoScreenshots(f"Chromium could not save {path}")
+    return driver.title
+
+
+def photograph_the_lead(site, sub, measure_id, practice_id, folder):
+    """Sign ``sub`` in at ``site`` and save, in ``folder``, the dashboard, the measure's page,
+    the inbox, the pharmacy team's huddle board and the network's training pyramid of
+    ``practice_id``'s network, and that practice's week's submission form refused with its
+    error summary; returns [(path, page title)]."""
     folder = pathlib.Path(folder)
     pages = [("web-dashboard.png", "/"), ("web-measure.png", f"/measures/{measure_id}"),
-             ("web-inbox.png", "/inbox")]
+             ("web-inbox.png", "/inbox"),
+             ("web-huddle-board.png", f"/huddle/{practice_id}/pharmacy"),
+             ("web-training-pyramid.png", "/training")]
     saved = []
     with local_provider() as provider, headless_chromium() as driver:
         sign_in(driver, site, provider, sub)
         for name, path in pages:
             title = save_page(driver, site + path, folder / name)
             saved.append((folder / name, title))
+        name = "web-submission-error.png"
+        saved.append((folder / name, save_refused_submission(driver, site, practice_id,
+                                                             folder / name)))
     return saved
 
 
@@ -167,7 +199,7 @@ def site_answers(site):
         return False
 
 
-def network_lead_signs_in(web_api, network_id, codes, measure_id, staff_id, folder):
+def network_lead_signs_in(web_api, network_id, practice_codes, measure_id, staff_id, folder):
     """With ``web_api`` (the site, the lead's key): the provider's network lead linked to
     ``staff_id`` and the network's role mapping set, then their dashboard, the measure's page
     and their inbox saved in ``folder``. Returns the summary line; when something is missing
@@ -176,9 +208,9 @@ def network_lead_signs_in(web_api, network_id, codes, measure_id, staff_id, fold
     if not site_answers(site):
         print(f"no web service answers at {site}: no screenshots")
         return {"screenshots": f"none (no web service at {site})"}
-    person = link_the_lead(web_api, network_id, staff_id, codes)
+    person = link_the_lead(web_api, network_id, staff_id, practice_codes)
     try:
-        saved = photograph_the_lead(site, person["sub"], measure_id, folder)
+        saved = photograph_the_lead(site, person["sub"], measure_id, practice_codes[0], folder)
     except NoScreenshots as missing:
         print(f"no screenshots: {missing}")
         return {"screenshots": f"none ({missing})"}

@@ -17,7 +17,8 @@ from tools import dev
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
-SCREENSHOTS = ("web-dashboard.png", "web-measure.png", "web-inbox.png")
+SCREENSHOTS = ("web-dashboard.png", "web-measure.png", "web-inbox.png", "web-huddle-board.png",
+               "web-training-pyramid.png", "web-submission-error.png")
 
 
 def answering(port):
@@ -78,4 +79,9 @@ def test_the_demo_tells_the_whole_story_and_stops_what_it_started(tmp_path):
         assert width == 1280 and 600 <= height <= 4000, f"{name} is {width}x{height}"
         assert (tmp_path / name).stat().st_size > 20_000, f"{name} is nearly empty"
     assert "Priya Shah signed in" in out
+    # The pages the demo saves are the ones it says: their titles as Chromium read them.
+    assert "web-huddle-board.png: Huddle board: pharmacy" in out
+    assert "web-submission-error.png: Error: This week's submissions" in out
+    assert "web-training-pyramid.png: Capability of the network" in out
+    assert "progress score: 3.0 set by the lead (suggested 3.0)" in out
     assert not any(answering(port) for port in ports), "a process the demo started still runs"
