@@ -10,6 +10,7 @@ service and the local OpenID provider, with four people who sign in:
 
 Everything else (the project, its measure with 20 weeks of values, an escalated huddle item)
 is tests/web_stack.py's; ``Work`` gives each service's API with the lead's or F84001's key."""
+import re
 from urllib.parse import quote
 
 import pytest
@@ -46,6 +47,18 @@ class Work:
     def sign_in(self, uid, path="/"):
         """A ``requests`` session signed in as ``uid``, and the page it landed on."""
         return self.stack.sign_in_with_requests(uid, path)
+
+
+def csrf_of(page):
+    """The session's CSRF token, from a form's hidden field or the header's sign-out."""
+    return re.search(r'(?:name="csrf_token" value="|csrf_token=)([^"&]+)', page.text).group(1)
+
+
+def signed_in(work, uid, path):
+    """A session signed in as ``uid`` and the page at ``path`` it was sent back to."""
+    browser, callback = work.sign_in(uid, path)
+    assert callback.status_code == 303 and callback.headers["Location"] == path
+    return browser, browser.get(work.web + path)
 
 
 def add_people(stack):

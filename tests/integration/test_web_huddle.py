@@ -14,20 +14,12 @@ import pytest
 import requests
 
 from tests.web_stack import MEMBER_UID
-from tests.work_stack import OTHER_MEMBER_UID, PRACTICE_LEAD_UID, work  # noqa: F401
+from tests.work_stack import (  # noqa: F401
+    OTHER_MEMBER_UID, PRACTICE_LEAD_UID, csrf_of, signed_in, work,
+)
 
 pytestmark = pytest.mark.timeout(180)
 BOARD = "/huddle/F84001/reception"
-
-
-def csrf_of(page):
-    return re.search(r'(?:name="csrf_token" value="|csrf_token=)([^"&]+)', page.text).group(1)
-
-
-def signed_in(work, uid, path):
-    browser, callback = work.sign_in(uid, path)
-    assert callback.status_code == 303
-    return browser, browser.get(work.web + path)
 
 
 def items_of(work, team="reception"):

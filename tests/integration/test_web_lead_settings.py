@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import ServiceClient
 from tests.web_stack import LEAD_UID, MEMBER_UID
-from tests.work_stack import work  # noqa: F401
+from tests.work_stack import csrf_of, signed_in, work  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
 PAGES = ("/settings", "/settings/practices", "/settings/measures", "/settings/notifications",
@@ -22,20 +22,8 @@ FORMS = ("/settings/practices", "/settings/keys", "/settings/measures/new",
          "/settings/training")
 
 
-def csrf_of(page):
-    """The session's CSRF token, from a form's hidden field or the header's sign-out."""
-    return re.search(r'(?:name="csrf_token" value="|csrf_token=)([^"&]+)', page.text).group(1)
-
-
 def issued_key(page):
     return re.search(r'id="issued-key">([^<]+)<', page.text).group(1)
-
-
-def signed_in(work, uid, path):
-    """A session signed in as ``uid`` and the page at ``path`` it was sent back to."""
-    browser, callback = work.sign_in(uid, path)
-    assert callback.status_code == 303 and callback.headers["Location"] == path
-    return browser, browser.get(work.web + path)
 
 
 def key_count(work):

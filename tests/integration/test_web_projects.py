@@ -9,20 +9,10 @@ from datetime import timedelta
 import pytest
 
 from tests.web_stack import FIRST_WEEK, LEAD_UID, MEMBER_UID, WEEKS, wait_until
-from tests.work_stack import OTHER_MEMBER_UID, work  # noqa: F401
+from tests.work_stack import OTHER_MEMBER_UID, csrf_of, signed_in, work  # noqa: F401
 
 pytestmark = pytest.mark.timeout(240)
 AIM = {"what": "Fewer repeat attenders", "how_much": "by half", "by_when": "2027-09-30"}
-
-
-def csrf_of(page):
-    return re.search(r'(?:name="csrf_token" value="|csrf_token=)([^"&]+)', page.text).group(1)
-
-
-def signed_in(work, uid, path):
-    browser, callback = work.sign_in(uid, path)
-    assert callback.status_code == 303 and callback.headers["Location"] == path
-    return browser, browser.get(work.web + path)
 
 
 def suggestion_of(work, project_id):

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.web_stack import LEAD_UID, MEMBER_UID
-from tests.work_stack import OTHER_MEMBER_UID, work  # noqa: F401
+from tests.work_stack import OTHER_MEMBER_UID, csrf_of, signed_in, work  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
 # Wednesday 2 December 2026: the week due is the one of 23 November, after the stack's last.
@@ -26,18 +26,8 @@ def measurement_clock(monkeypatch):
     monkeypatch.setattr("services.measurement.service.utc_now", lambda: SERVICE_NOW)
 
 
-def csrf_of(page):
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
 def hidden(page, name):
     return re.search(rf'name="{name}" value="([^"]*)"', page.text).group(1)
-
-
-def signed_in(work, uid, path):
-    """A session signed in as ``uid`` and the page at ``path``."""
-    browser, _ = work.sign_in(uid, path)
-    return browser, browser.get(work.web + path)
 
 
 def stored(work, period):

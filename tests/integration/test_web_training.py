@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from nameko.testing.services import dummy  # noqa: F401 (nameko's test plugin is loaded)
 
 from tests.web_stack import LEAD_UID, MEMBER_UID
-from tests.work_stack import OTHER_MEMBER_UID, work  # noqa: F401
+from tests.work_stack import OTHER_MEMBER_UID, csrf_of, work  # noqa: F401
 
 # F84001's people besides the signed-in practice member (nurse-01, a leader of the team).
 PERSON_A, PERSON_B, OTHER_PRACTICE = "nurse-03", "nurse-05", "nurse-07"
@@ -53,10 +53,6 @@ class TrainingWorld:
 
     def person(self, staff_id):
         return self.lead.get(f"/staff/{staff_id}").json()
-
-
-def csrf_of(page):
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
 def summary_links(page):
