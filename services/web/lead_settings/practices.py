@@ -25,13 +25,13 @@ def practice_body(values, network_id):
             "network_id": network_id}
 
 
-def key_body(role, values, network_id):
-    """The projects service's body for an issue-a-key form of ``role`` (practice or person):
+def key_body(key_kind, values, network_id):
+    """The projects service's body for an issue-a-key form of ``key_kind`` (practice or person):
     a person key without a practice is bound to the network (``network_id``)."""
-    prefix = f"{role}_key."
-    body = {"role": role, "practice_id": values[prefix + "practice_id"] or None,
+    prefix = f"{key_kind}_key."
+    body = {"role": key_kind, "practice_id": values[prefix + "practice_id"] or None,
             "label": values[prefix + "label"] or None}
-    if role == "person":
+    if key_kind == "person":
         body["staff_id"] = values[prefix + "staff_id"]
         if body["practice_id"] is None:
             body["network_id"] = network_id
@@ -92,15 +92,15 @@ class PracticeSettingsPages:
         access = self._leads(session)
         if not access:
             return self._not_found(session)
-        role = request.form.get("role")
-        if role not in KEY_FORMS:
+        key_kind = request.form.get("role")
+        if key_kind not in KEY_FORMS:
             return self._not_found(session)
-        labels = KEY_FORMS[role]
+        labels = KEY_FORMS[key_kind]
         values = {name: request.form.get(name, "").strip() for name in labels}
-        prefix = f"{role}_key."
+        prefix = f"{key_kind}_key."
         try:
             issued = self.upstream(session).send("projects", "POST", "/api-keys",
-                                                 key_body(role, values, access.network_id))
+                                                 key_body(key_kind, values, access.network_id))
         except UpstreamRefused as refused:
             errors = forms.refused_fields(refused, labels, aliases={
                 "practice_id": prefix + "practice_id", "network_id": prefix + "practice_id",
