@@ -3,9 +3,8 @@ storage (``ProjectsRepository``): the only place here that writes MongoDB select
 ``status`` is resolved exactly when an item is done, for items stored before columns too."""
 from shared.repository import all_of
 
-from services.projects.repository import HUDDLE_ITEMS
+from services.projects.repository import HUDDLE_ITEMS, WALLBOARDS
 
-WALLBOARDS = "wallboards"
 DONE_SHOWN = 20  # a board shows its most recently done items, not its whole past
 NOT_DONE = {"status": {"$ne": "resolved"}}
 

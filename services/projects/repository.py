@@ -10,6 +10,7 @@ PRACTICES = "practices"
 PROJECTS = "projects"
 PDSA_CYCLES = "pdsa_cycles"
 HUDDLE_ITEMS = "huddle_items"
+WALLBOARDS = "wallboards"
 # The measures of each project as the measurement service's events tell of them.
 PROJECT_MEASURES = "project_measures"
 
@@ -29,6 +30,10 @@ class ProjectsRepository(AggregateRepository):
         database[PROJECT_MEASURES].create_index([("project_id", 1)])
         database[HUDDLE_ITEMS].create_index([("network_id", 1), ("practice_id", 1),
                                              ("status", 1)])
+        # A team's board: its items not done, and its latest done.
+        database[HUDDLE_ITEMS].create_index([("practice_id", 1), ("team", 1), ("status", 1),
+                                             ("resolved_at", -1)])
+        database[WALLBOARDS].create_index([("practice_id", 1), ("issued_at", -1)])
         ProjectsRepository.announce_earlier_registrations(database)
 
     @staticmethod
