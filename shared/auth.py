@@ -52,6 +52,12 @@ class Principal:
     staff_id: str | None = None  # a person key's holder
     practice_lead: bool = False  # a practice's lead signed in to the web (person token)
 
+    @property
+    def actor(self):
+        """Who did something, for an audit trail: the staff id of a person signed in to the
+        web (or of a person key), else the key's id."""
+        return self.staff_id or self.key_id
+
 
 class ApiKeyStore:
     """The hashes of issued keys; written by the registry or by the key events."""

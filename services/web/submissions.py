@@ -62,7 +62,8 @@ def period_words(measure):
 
 
 def who_words(by, access):
-    return "You" if by == f"person:{access.user_id}" else by
+    """Who sent a value, as the trail shows it: "You", or their staff id (or the key's id)."""
+    return "You" if by in (access.staff_id, f"person:{access.user_id}") else by
 
 
 def form_labels(items):

@@ -106,6 +106,9 @@ def test_the_week_is_submitted_once_corrected_with_a_reason_and_shown_in_the_tra
     assert trail.status_code == 200
     assert "15 of 20 (75%) to 16 of 20 (80%). Reason: one review was filed late</li>" \
         in trail.text
+    # The trail names who changed it: their staff id (the member reads "You").
+    assert stored(work, WEEK_DUE)["corrections"][-1]["by"] == "nurse-01"
+    assert ", You: 15 of 20 (75%) to 16 of 20 (80%)" in trail.text
 
     # An earlier period, from the trail's link: one measure, its stored value, a reason.
     earlier = member.get(f"{work.web}/submissions",
@@ -178,3 +181,4 @@ def test_another_practice_and_a_lead(work, measurement_clock):
         f"{measure_id}.denominator": "20"}, allow_redirects=False)
     assert sent.status_code == 303 and "practice_id=F84001" in sent.headers["Location"]
     assert stored(work, WEEK_DUE)["numerator"] == 14
+    assert stored(work, WEEK_DUE)["submitted_by"] == "lead-01"

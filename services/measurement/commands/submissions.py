@@ -60,7 +60,7 @@ def submit(repository, principal, rows, now, trace):
     for key, measure, practice_id, period, contribution, reason in accepted:
         outcome, recorded, events = domain.record_submission(
             existing.get(key), measure, practice_id, period, contribution,
-            principal.key_id, now, trace, reason)
+            principal.actor, now, trace, reason)
         outcomes.append({"id": key, "outcome": outcome})
         if outcome == "created":
             new_documents.append((recorded, events))
@@ -138,7 +138,7 @@ def give_feedback(repository, principal, project_id, command, now, trace):
     existing = repository.find(SUBMISSIONS, domain.submission_id(measure["_id"], practice_id,
                                                                  period))
     recorded, events = domain.record_feedback(existing, measure, practice_id, period, entry,
-                                              principal.key_id, now, trace)
+                                              principal.actor, now, trace)
     if isinstance(recorded, Change):
         repository.apply(SUBMISSIONS, recorded)
     else:
