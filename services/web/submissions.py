@@ -206,6 +206,12 @@ class SubmissionPages:
 
     # --- the week's form --------------------------------------------------------------------
 
+    def _send_batch(self, session, request, rows):
+        """The rows as one batch under the rendered form's Idempotency-Key: the answer."""
+        return self.upstream(session).send(
+            "measurement", "POST", "/submissions/batch", {"rows": rows},
+            headers={"Idempotency-Key": request.form.get("idempotency_key", "")})
+
     @page("GET", "/submissions")
     def submissions_form(self, request, session):
         practice_id = self._practice_of(request, session)
@@ -230,9 +236,7 @@ class SubmissionPages:
         rows, measure_of_row, errors, values = rows_from_form(items, request.form, practice_id)
         if not errors:
             try:
-                answer = self.upstream(session).send(
-                    "measurement", "POST", "/submissions/batch", {"rows": rows},
-                    headers={"Idempotency-Key": request.form.get("idempotency_key", "")})
+                answer = self._send_batch(session, request, rows)
             except UpstreamRefused as refused:
                 if refused.status not in forms.REFUSALS:
                     raise
@@ -354,9 +358,7 @@ class SubmissionPages:
                                    f"{MAX_BATCH_ROWS} at a time"]}, []
         rows = [{"practice_id": practice_id, **line.to_row(measure["id"])} for line in lines]
         try:
-            answer = self.upstream(session).send(
-                "measurement", "POST", "/submissions/batch", {"rows": rows},
-                headers={"Idempotency-Key": request.form.get("idempotency_key", "")})
+            answer = self._send_batch(session, request, rows)
         except UpstreamRefused as refused:
             if refused.status not in forms.REFUSALS:
                 raise
