@@ -130,7 +130,7 @@ class HuddlePages:
         return "huddle_board.jinja", self._board_context(
             session, practice_id, team, view, done=DONE.get(request.args.get("done")))
 
-    @page("POST", "/huddle/<practice_id>/<path:team>", form=True)
+    @page("POST", "/huddle/<practice_id>/<path:team>", form=True, once=True)
     def add_huddle_item(self, request, session, practice_id, team):
         values = {name: request.form.get(name, "").strip() for name in NEW_ITEM}
         body = {"practice_id": practice_id, "team": team,

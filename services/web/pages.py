@@ -12,6 +12,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from prometheus_client import Histogram
 from werkzeug.wrappers import Response
 
+from services.web.form_posts import fingerprint
 from services.web.sessions import SESSION_COOKIE, csrf_matches
 from services.web.upstream import UpstreamRefused
 from shared.web import http
@@ -74,11 +75,13 @@ def html(template, status=200, **context):
     return Response(body, status=status, mimetype="text/html")
 
 
-def page(method, path, *, signed_in=True, form=False, personal=True):
+def page(method, path, *, signed_in=True, form=False, personal=True, once=False):
     """An HTML page at ``method path``. ``signed_in``: without a live session, a GET goes
     through sign-in and comes back here, anything else answers 401. ``form``: a POST checked
-    against the session's CSRF token (403 otherwise). The method is called with ``session``
-    (or None) and the path arguments; it returns a ``Response`` or (template, context)."""
+    against the session's CSRF token (403 otherwise). ``once``: a form that creates
+    something; the same form sent again lands where the first went (form_posts.py). The
+    method is called with ``session`` (or None) and the path arguments; it returns a
+    ``Response`` or (template, context)."""
     def decorate(method_function):
         name = method_function.__name__
 
@@ -88,7 +91,7 @@ def page(method, path, *, signed_in=True, form=False, personal=True):
             self.upstream_calls = 0
             try:
                 response = self._page_response(request, method_function, signed_in, form,
-                                               arguments)
+                                               arguments, once)
             except Exception:  # a page never answers the kit's JSON 500
                 log.exception("the page %s failed", request.path)
                 response = self.error_page(500, PROBLEM, TRY_LATER)
@@ -108,7 +111,8 @@ class PageHost:
     def current_session(self, request):
         return self.sessions().find(request.cookies.get(SESSION_COOKIE))
 
-    def _page_response(self, request, method_function, signed_in, form, arguments):
+    def _page_response(self, request, method_function, signed_in, form, arguments,
+                       once=False):
         session = self.current_session(request) if signed_in or form else None
         if signed_in and session is None:
             if request.method == "GET":
@@ -122,7 +126,10 @@ class PageHost:
                                    "Go back, reload the page and send the form again.",
                                    session)
         try:
-            answer = method_function(self, request, session=session, **arguments)
+            if once and request.method == "POST":
+                answer = self._answer_once(request, method_function, session, arguments)
+            else:
+                answer = method_function(self, request, session=session, **arguments)
         except UpstreamRefused as refused:
             if refused.status in (403, 404):
                 return self.error_page(404, "Page not found",
@@ -136,6 +143,30 @@ class PageHost:
             return answer
         template, context = answer
         return html(template, **self.common_context(session, request), **context)
+
+    def _answer_once(self, request, method_function, session, arguments):
+        """The page's answer to the first POST of a form; a repeat of it (same session, path
+        and values) is sent where the first went, and nothing is called again."""
+        posts = self.site.form_posts
+        key = fingerprint(request.cookies.get(SESSION_COOKIE), request.path, request.form,
+                          request.files)
+        if not posts.claim(key):
+            location = posts.first_answer(key)
+            if location:
+                return redirect(location)
+            return self.error_page(409, "This form is already being sent",
+                                   "Wait a moment, then open the page again to see whether "
+                                   "it was saved.", session)
+        try:
+            answer = method_function(self, request, session=session, **arguments)
+        except BaseException:
+            posts.release(key)
+            raise
+        if isinstance(answer, Response) and answer.status_code == 303:
+            posts.answer(key, answer.headers["Location"])
+        else:
+            posts.release(key)
+        return answer
 
     def error_page(self, status, title, message, session=None):
         """An NHS.UK error page; every 404 is the "Page not found" page."""

@@ -96,7 +96,7 @@ class ProjectPages:
             session, project_id, {"score": "", "note": ""}, {},
             DONE.get(request.args.get("done")))
 
-    @page("POST", "/projects/<project_id>/progress-score", form=True)
+    @page("POST", "/projects/<project_id>/progress-score", form=True, once=True)
     def set_progress_score(self, request, session, project_id):
         values = {name: request.form.get(name, "").strip() for name in SCORE_LABELS}
         errors = {}
@@ -172,7 +172,7 @@ class ProjectPages:
         values["practice_id"] = None  # no radio chosen for the person
         return "pdsa_new.jinja", self._start_context(session, project_id, values, {})
 
-    @page("POST", "/projects/<project_id>/pdsa-cycles/new", form=True)
+    @page("POST", "/projects/<project_id>/pdsa-cycles/new", form=True, once=True)
     def start_pdsa_cycle(self, request, session, project_id):
         names = (*START_LABELS, "change_idea_other", *forms.date_box_names("started_on"))
         values = {name: request.form.get(name, "").strip() for name in names}

@@ -154,7 +154,7 @@ class TrainingRecordPages:
         values["assessor_staff_id"] = self.access_of(session).staff_id or ""
         return self._assessment_page(session, request, staff_id, values, {})
 
-    @page("POST", "/people/<staff_id>/assessment", form=True)
+    @page("POST", "/people/<staff_id>/assessment", form=True, once=True)
     def training_assess(self, request, session, staff_id):
         values = {name: request.form.get(name, "").strip() for name in (
             "assessed_level", "notes", "assessor_staff_id", "need_offering_id",

@@ -1,10 +1,11 @@
 """The web service's parts made once per process (nameko ``DependencyProvider``): settings,
-the OpenID relying party and its client key, the person-token signer, sessions and the people
+the OpenID relying party and its client key, the person-token signer, sessions, forms being sent and the people
 directory in the service's own database."""
 import time
 
 from nameko.extensions import DependencyProvider
 
+from services.web.form_posts import FormPosts
 from services.web.oidc import RelyingParty, client_key
 from services.web.people import PeopleDirectory
 from services.web.sessions import SessionStore
@@ -26,6 +27,7 @@ class Site:
                              "or a secret derived from PCN_ADMIN_KEY: set one")
         self.tokens = person_token.PersonTokens(secret, clock)
         self.people = PeopleDirectory(self.database)
+        self.form_posts = FormPosts(self.database, clock)
         self.sessions = SessionStore(self.database, self.settings.session_idle_seconds,
                                      self.settings.session_absolute_seconds, clock)
 

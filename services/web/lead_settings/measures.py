@@ -110,7 +110,7 @@ class MeasureSettingsPages:
         values = {name: "" for name in LABELS}
         return "settings_measure_new.jinja", self._measure_context(project, values, {})
 
-    @page("POST", "/settings/measures/new", form=True)
+    @page("POST", "/settings/measures/new", form=True, once=True)
     def define_measure(self, request, session):
         if not self._leads(session):
             return self._not_found(session)
