@@ -4,6 +4,8 @@ import json
 import pathlib
 
 import pytest
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tools.demo_browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
@@ -33,3 +35,18 @@ def axe_violations(driver):
         ".then(r => done(JSON.stringify(r.violations.map(v => [v.id, v.nodes.map(n => n.target)]))))"
         ".catch(e => done(JSON.stringify([['axe-error', [String(e)]]])));", AXE_TAGS)
     return json.loads(result)
+
+
+def and_wait_for_the_next_page(driver, action, timeout=15):
+    """Do ``action`` (press a form's button, follow a link) and wait until the page it leads to
+    has replaced this one and finished loading.
+
+    The old page is marked in its own window; a new document has no mark. Selenium's
+    ``staleness_of`` is not enough: while Chromium swaps documents, asking about the old element
+    can fail with "Node with given id does not belong to the document" instead of answering
+    "stale", and that failed a CI run."""
+    driver.execute_script("window.pcnqiOldPage = true;")
+    action()
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return !window.pcnqiOldPage && document.readyState === 'complete';"))

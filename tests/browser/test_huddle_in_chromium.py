@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import and_wait_for_the_next_page, axe_violations
 from tests.web_stack import LEAD_UID, MEMBER_UID, wait_until
 from tests.work_stack import PRACTICE_LEAD_UID, work  # noqa: F401
 from tools.demo_browser import headless_chromium
@@ -37,11 +37,7 @@ def assert_accessible(driver, page):
 
 def submit(driver, css):
     """Press the button ``css`` and wait for the page the form's answer shows."""
-    button = driver.find_element(By.CSS_SELECTOR, css)
-    button.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(button))
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script(
-        "return document.readyState") == "complete")
+    and_wait_for_the_next_page(driver, driver.find_element(By.CSS_SELECTOR, css).click)
 
 
 def banner(driver):

@@ -8,6 +8,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.browser.conftest import and_wait_for_the_next_page
 from tests.browser.test_inbox_in_chromium import assert_accessible, sign_in_by_keyboard_alone
 from tests.web_stack import LEAD_UID
 from tests.work_stack import work  # noqa: F401
@@ -35,7 +36,8 @@ def choose(driver, field_id):
 
 
 def submit(driver, button_text):
-    driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+    and_wait_for_the_next_page(driver, driver.find_element(
+        By.XPATH, f"//button[normalize-space()='{button_text}']").click)
 
 
 def error_links(driver):

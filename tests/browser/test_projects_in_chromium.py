@@ -7,10 +7,8 @@ adds the prediction and starts it, completes it choosing adopt with what was lea
 it in the PDSA log, and sets the progress score (refused first without a score)."""
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import and_wait_for_the_next_page, axe_violations
 from tests.browser.test_inbox_in_chromium import sign_in_by_keyboard_alone
 from tests.web_stack import LEAD_UID, wait_until
 from tests.work_stack import work  # noqa: F401
@@ -25,13 +23,6 @@ def assert_accessible(driver, page):
 
 def click(driver, css):
     driver.find_element(By.CSS_SELECTOR, css).click()
-
-
-def and_wait_for_the_next_page(driver, action):
-    """Do ``action`` and wait until the page it leads to has replaced this one."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    action()
-    WebDriverWait(driver, 15).until(staleness_of(old))
 
 
 def type_into(driver, field_id, text):

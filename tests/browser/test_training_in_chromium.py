@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import and_wait_for_the_next_page, axe_violations
 from tests.browser.test_inbox_in_chromium import sign_in_by_keyboard_alone
 from tests.integration.test_web_training import PERSON_A, PERSON_B, TrainingWorld
 from tests.web_stack import LEAD_UID, MEMBER_UID
@@ -26,17 +26,8 @@ def assert_accessible(driver, page):
 
 def submit(driver, button_text):
     """Press the button with this text and wait for the next page."""
-    button = driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']")
-    button.click()
-    WebDriverWait(driver, 15).until(lambda d: not button_is_live(button))
-
-
-def button_is_live(button):
-    try:
-        button.is_displayed()
-        return True
-    except Exception:  # the old page is gone
-        return False
+    and_wait_for_the_next_page(driver, driver.find_element(
+        By.XPATH, f"//button[normalize-space()='{button_text}']").click)
 
 
 def banner(driver):
