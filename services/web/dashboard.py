@@ -1,7 +1,6 @@
 """The network dashboard as a Making Data Count summary-icons table, built from the measurement
 service's one-call summary (``GET /networks/<id>/spc-summary``), with the open training gaps
 from the training service's capability report beside it: plain functions, no I/O."""
-from datetime import date
 from urllib.parse import quote
 
 from analytics.spc import verdict as spc_words
@@ -9,6 +8,7 @@ from analytics.spc.vocabulary import (
     COMMON_CAUSE, CONSISTENT_FAIL, CONSISTENT_PASS, INCONSISTENT, SPECIAL_CAUSE_CONCERN,
     SPECIAL_CAUSE_IMPROVEMENT, SPECIAL_CAUSE_NEUTRAL_HIGH, SPECIAL_CAUSE_NEUTRAL_LOW,
 )
+from services.web.dates import long_date
 
 POOLED = "pooled"
 ASSURANCE_ICONS = {CONSISTENT_PASS: "assurance-pass", CONSISTENT_FAIL: "assurance-fail",
@@ -78,12 +78,6 @@ def table(summary_answer):
 
 
 GAPS_SHOWN = 10
-
-
-def long_date(iso_day):
-    """``2020-04-05`` as the NHS.UK style writes it: ``5 April 2020``."""
-    day = date.fromisoformat(iso_day)
-    return f"{day.day} {day:%B %Y}"
 
 
 def training_gaps(capability_report):

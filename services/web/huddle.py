@@ -4,13 +4,12 @@ person's own rights, so a board or item of a practice they may not see answers "
 found" (the service said 404). Each action is a small form that posts, then redirects back to
 the board or the item (post/redirect/get); a refusal shows the same page again with the error
 summary, the error next to the field of that item, and what was typed kept."""
-from datetime import datetime
 from urllib.parse import quote
 
 from services.web import forms
+from services.web.dates import moment
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
-from services.web.record import long_date
 from services.web.upstream import UpstreamRefused
 
 COLUMNS = (("to_do", "To do"), ("doing", "Doing"), ("done", "Done"))
@@ -35,13 +34,6 @@ HISTORY_WORDS = {"raised": "Raised", "moved": "Moved", "assigned": "Assigned",
 
 def board_path(practice_id, team):
     return f"/huddle/{segment(practice_id)}/{quote(team, safe='')}"
-
-
-def moment(value):
-    """``2026-07-06T09:05:00+00:00`` -> ``6 July 2026 at 09:05``."""
-    if not value:
-        return ""
-    return f"{long_date(value)} at {datetime.fromisoformat(value):%H:%M}"
 
 
 def item_view(item):

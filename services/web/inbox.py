@@ -6,10 +6,10 @@ decorator checks each form's CSRF token. A value the notifications service refus
 on the same form, next to the field the service named and in the NHS.UK error summary, with
 everything the person typed kept, and the part the service accepted saved.
 """
-from datetime import datetime
 from urllib.parse import quote
 
 from services.web import forms
+from services.web.dates import moment
 from services.web.forms import field_id
 from services.web.pages import html, page, redirect, safe_return_to
 from services.web.upstream import UpstreamRefused
@@ -67,7 +67,7 @@ class InboxPages:
             if refused.status == 404:
                 return _message("Your inbox", NOT_A_RECIPIENT)
             raise
-        items = [{**item, "link": link_of(item), "received": _when(item.get("created_at"))}
+        items = [{**item, "link": link_of(item), "received": moment(item.get("created_at"))}
                  for item in answer["items"]]
         pages = max(1, -(-answer["total"] // INBOX_PAGE_SIZE))
         here = "/inbox?archived=yes&" if archived else "/inbox?"
@@ -175,9 +175,3 @@ def _page_number(given):
         return 1
 
 
-def _when(moment):
-    """``2026-07-06T09:05:00+00:00`` -> ``6 July 2026, 09:05 (UTC)``."""
-    if not moment:
-        return ""
-    at = datetime.fromisoformat(moment)
-    return f"{at.day} {at:%B %Y, %H:%M} (UTC)"

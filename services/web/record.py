@@ -5,10 +5,10 @@ needs; and the leader's assessment form. Read from the training service's ``GET
 /staff/<staff_id>`` with the signed-in person's own rights: a network lead sees the network's
 staff, a practice member or lead their own practice's; anyone else's record answers "Page not
 found". A capability-gap mail links here."""
-from datetime import date
 from urllib.parse import quote
 
 from services.web import forms
+from services.web.dates import long_date
 from services.web.pages import html, page, redirect
 from services.web.upstream import UpstreamRefused
 
@@ -18,15 +18,6 @@ LEVEL_WORDS = {"none": "None", "introduction": "Introduction", "foundations": "F
 
 def level_words(level):
     return LEVEL_WORDS.get(level, str(level or "None").replace("_", " ").capitalize())
-
-
-def long_date(value):
-    """``2026-11-27`` → ``27 November 2026`` (the NHS.UK style); anything else as it is."""
-    try:
-        day = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value or "")
-    return f"{day.day} {day:%B %Y}"
 
 
 def requirement_status(requirement):

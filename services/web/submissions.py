@@ -16,7 +16,7 @@ from analytics.submission_rules import MAX_BATCH_ROWS, contribution_of
 from services.web import forms
 from services.web.forms import FORM_ERROR, field_id
 from services.web.pages import html, page, redirect
-from services.web.record import long_date
+from services.web.dates import long_date, moment
 from services.web.upstream import UpstreamRefused
 
 RATIOS = ("proportion", "rate")
@@ -283,12 +283,12 @@ class SubmissionPages:
                 "period": long_date(submission["period"]),
                 "practice_id": submission["practice_id"],
                 "value": value_words(measure, contribution),
-                "submitted": f"{long_date(submission['submitted_at'])} by "
+                "submitted": f"{moment(submission['submitted_at'])} by "
                              f"{who_words(submission['submitted_by'], access)}",
                 "correct_href": "/submissions?" + urlencode({
                     **kept, "period": submission["period"], "measure_id": measure_id}),
                 "corrections": [{
-                    "at": long_date(c["at"]), "by": who_words(c["by"], access),
+                    "at": moment(c["at"]), "by": who_words(c["by"], access),
                     "old": value_words(measure, c["old"]), "new": value_words(measure, c["new"]),
                     "reason": c.get("reason") or "No reason given"}
                     for c in reversed(submission.get("corrections") or [])]})

@@ -108,7 +108,7 @@ def test_the_week_is_submitted_once_corrected_with_a_reason_and_shown_in_the_tra
         in trail.text
     # The trail names who changed it: their staff id (the member reads "You").
     assert stored(work, WEEK_DUE)["corrections"][-1]["by"] == "nurse-01"
-    assert ", You: 15 of 20 (75%) to 16 of 20 (80%)" in trail.text
+    assert "<li>2 December 2026 at 10:00, You: 15 of 20 (75%) to 16 of 20 (80%)" in trail.text
 
     # An earlier period, from the trail's link: one measure, its stored value, a reason.
     earlier = member.get(f"{work.web}/submissions",

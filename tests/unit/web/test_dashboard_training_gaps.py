@@ -1,7 +1,7 @@
 """The dashboard's open training gaps, from a capability report as the training service
 answers it (services/training/domain/coverage.py): overdue rows only, in words, at most
 GAPS_SHOWN, with the report's own count of open gaps."""
-from services.web.dashboard import GAPS_SHOWN, long_date, training_gaps
+from services.web.dashboard import GAPS_SHOWN, training_gaps
 
 
 def need(staff_id, level, due_on, overdue):
@@ -31,7 +31,3 @@ def test_many_gaps_show_the_earliest_few_and_count_them_all():
 def test_no_gaps():
     assert training_gaps({"gaps": {"open": 0, "due": 0}, "next_needs": []}) == {
         "open": 0, "rows": []}
-
-
-def test_long_date_has_no_leading_zero():
-    assert long_date("2026-07-06") == "6 July 2026"

@@ -1,6 +1,7 @@
 """The pages a mail's links open, as plain functions: what a training record shows of the
 training service's answer, and the words for what an unsubscribe link stops."""
-from services.web.record import long_date, record_view
+from services.web.dates import long_date
+from services.web.record import record_view
 from services.web.unsubscribe import what_stops
 
 
