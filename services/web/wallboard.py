@@ -16,10 +16,10 @@ import logging
 import requests
 
 from services.web import forms
+from services.web.dates import long_date
 from services.web.huddle import COLUMNS, item_view
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect, secure
-from services.web.record import long_date
 from services.web.upstream import TIMEOUT_SECONDS, UpstreamRefused
 from shared.routes import route
 

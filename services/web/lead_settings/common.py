@@ -3,7 +3,6 @@ about the principal the services will see), the network's projects and their mea
 the numbers the forms take (a share typed as a percentage, sent as a fraction)."""
 from urllib.parse import quote
 
-from services.web.record import long_date
 from services.web.upstream import UpstreamRefused
 from shared.access import may_manage_network
 from shared.auth import Principal
@@ -78,7 +77,3 @@ def projects_and_measures(upstream, network_id):
                 raise
             project["measures"] = None
     return projects
-
-
-def issued_on(moment):
-    return long_date(moment) if moment else ""

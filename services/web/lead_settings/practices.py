@@ -2,8 +2,8 @@
 person key (shown once, in the answer to the POST itself, never stored here nor put in a URL),
 revoke a key after a confirmation page."""
 from services.web import forms
-from services.web.lead_settings.common import (DONE_WORDS, acting_principal, issued_on,
-                                               segment)
+from services.web.dates import long_date
+from services.web.lead_settings.common import DONE_WORDS, acting_principal, segment
 from services.web.pages import html, page, redirect
 from services.web.upstream import UpstreamRefused
 from shared.access import may_revoke_key
@@ -52,8 +52,8 @@ def key_rows(keys, principal, practices):
                 f"staff {holder}" if holder else "",
                 f"{names.get(practice, practice)} ({practice})" if practice else "")
                 if part) or "the network",
-            "issued": issued_on(key.get("issued_at")),
-            "revoked": issued_on(key.get("revoked_at")),
+            "issued": long_date(key.get("issued_at")),
+            "revoked": long_date(key.get("revoked_at")),
             "may_revoke": not key.get("revoked_at") and may_revoke_key(
                 principal, {"role": key["role"], "network_id": key.get("network_id")})})
     return sorted(rows, key=lambda row: bool(row["revoked"]))
@@ -145,7 +145,7 @@ class PracticeSettingsPages:
             "network_id": access.network_id, "page_size": 200})["items"]
         keys = upstream.projects("/api-keys", params={"page_size": 200})
         for practice in practices:
-            practice["registered"] = issued_on(practice.get("created_at"))
+            practice["registered"] = long_date(practice.get("created_at"))
         return {"title": "Practices and their keys", "nav": "settings", "done": done,
                 "practices": practices,
                 "keys": key_rows(keys["items"], acting_principal(access), practices),
