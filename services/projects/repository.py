@@ -33,6 +33,9 @@ class ProjectsRepository(AggregateRepository):
         # A team's board: its items not done, and its latest done.
         database[HUDDLE_ITEMS].create_index([("practice_id", 1), ("team", 1), ("status", 1),
                                              ("resolved_at", -1)])
+        # The unblocking summary of a network's boards: its items resolved in the window.
+        database[HUDDLE_ITEMS].create_index([("network_id", 1), ("status", 1),
+                                             ("resolved_at", -1)])
         database[WALLBOARDS].create_index([("practice_id", 1), ("issued_at", -1)])
         ProjectsRepository.announce_earlier_registrations(database)
 
