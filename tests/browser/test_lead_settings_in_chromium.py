@@ -174,7 +174,7 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
     assert "Project: " in row.text
     assert_accessible(driver, "watchers after adding one")
 
-    # Training: 5000 days refused by the training service, then 60 saved.
+    # Training: 5000 days refused by the training service, then 60 saved with a coverage date.
     driver.get(work.web + "/settings")
     click_link(driver, "Training requirements and targets")
     wait_for(driver, "/settings/training")
@@ -187,7 +187,16 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
     assert driver.find_element(By.ID, "requirements-0-within_days").get_attribute(
         "value") == "5000"
     assert_accessible(driver, "training requirements with an error")
+    # The coverage date, the NHS.UK date input: 31 February is refused, linked to its day box.
     type_into(driver, "requirements-0-within_days", "60")
+    type_into(driver, "targets-coverage-by-day", "31")
+    type_into(driver, "targets-coverage-by-month", "2")
+    type_into(driver, "targets-coverage-by-year", "2027")
+    submit(driver, "Save requirements and targets")
+    assert error_links(driver) == {"#targets-coverage-by-day": "Coverage by: Enter a real "
+                                   "date, such as 6 7 2026 (day, month, year)"}
+    assert_accessible(driver, "training requirements with a date that is not real")
+    type_into(driver, "targets-coverage-by-month", "3")
     submit(driver, "Save requirements and targets")
     wait_for(driver, "/settings/training?done=training")
     assert "saved" in banner(driver)
@@ -196,3 +205,4 @@ def test_the_lead_changes_the_networks_settings(chromium, work):
     assert_accessible(driver, "training requirements saved")
     framework = work.lead["training"].get("/frameworks/north-pcn").json()
     assert framework["requirements"][0]["within_days"] == 60
+    assert framework["targets"]["coverage"]["by"] == "2027-03-31"

@@ -212,3 +212,23 @@ def test_measures_routes_watchers_and_training_through_their_forms(work):
     framework = work.lead["training"].get("/frameworks/north-pcn").json()
     assert framework["requirements"][0]["within_days"] == 60
     assert framework["targets"]["introduction_share_per_year"] == 0.15
+    # The coverage date: the NHS.UK date input, a date that is not real refused with the link
+    # to its day box, then a real one kept by the training service and shown back in the boxes.
+    date_refused = lead.post(f"{work.web}/settings/training", data={
+        **values, "csrf_token": token, "targets.coverage.by_day": "31",
+        "targets.coverage.by_month": "2", "targets.coverage.by_year": "2027"},
+        allow_redirects=False)
+    assert date_refused.status_code == 422
+    assert 'href="#targets-coverage-by-day"' in date_refused.text
+    assert "Coverage by: Enter a real date" in date_refused.text
+    assert work.lead["training"].get("/frameworks/north-pcn").json()["targets"][
+        "coverage"]["by"] is None
+    dated = lead.post(f"{work.web}/settings/training", data={
+        **values, "csrf_token": token, "targets.coverage.by_day": "31",
+        "targets.coverage.by_month": "3", "targets.coverage.by_year": "2027"},
+        allow_redirects=False)
+    assert dated.status_code == 303, dated.text[:2000]
+    assert work.lead["training"].get("/frameworks/north-pcn").json()["targets"][
+        "coverage"]["by"] == "2027-03-31"
+    shown = lead.get(f"{work.web}/settings/training").text
+    assert re.search(r'name="targets\.coverage\.by_month"[^>]*value="3"', shown)

@@ -1,6 +1,7 @@
 """The network's training requirements (who needs which level, within how many days) and its
 coverage targets, edited in one form. Shares are typed as percentages and sent as the
-fractions the training service keeps; what it refuses is shown next to its field."""
+fractions the training service keeps; the coverage date is the NHS.UK date input; what the
+training service refuses is shown next to its field."""
 from services.web import forms
 from services.web.lead_settings.common import (DONE_WORDS, fraction_to_percentage,
                                                percentage_to_fraction, segment,
@@ -22,8 +23,9 @@ SHARES = {"targets.introduction_share_per_year": "Introduction each year",
           "targets.foundations_share_per_year": "Foundations each year",
           "targets.leaders_on_programme_share": "Leaders on the Improvement Leaders programme",
           "targets.coverage.share": "Coverage target"}
+COVERAGE_BY = "targets.coverage.by"
 TARGET_LABELS = {**SHARES, "targets.coverage.level": "Coverage level",
-                 "targets.coverage.by": "Coverage by"}
+                 COVERAGE_BY: "Coverage by"}
 
 
 def requirement_labels(requirements):
@@ -59,8 +61,16 @@ def framework_values(framework):
         source = coverage if name.startswith("targets.coverage.") else targets
         values[name] = fraction_to_percentage(source.get(part))
     values["targets.coverage.level"] = coverage.get("level") or ""
-    values["targets.coverage.by"] = coverage.get("by") or ""
+    year, month, day = (coverage.get("by") or "--").split("-")
+    values.update(zip(forms.date_box_names(COVERAGE_BY),
+                      (part.lstrip("0") for part in (day, month, year))))
     return values
+
+
+def typed_values(form, labels):
+    """What the form sent: each field of ``labels`` and the coverage date's boxes, trimmed."""
+    names = [*labels, *forms.date_box_names(COVERAGE_BY)]
+    return {name: form.get(name, "").strip() for name in names}
 
 
 def framework_change(framework, values):
@@ -82,8 +92,13 @@ def framework_change(framework, values):
         elif fraction is None:
             errors[name] = ["enter a percentage from 0 to 100"]
         shares[name.split(".")[-1]] = fraction
+    try:
+        by = forms.typed_date(values, COVERAGE_BY)
+    except ValueError as not_a_date:
+        errors[COVERAGE_BY] = [str(not_a_date)]
+        by = None
     coverage = {"level": values["targets.coverage.level"] or None,
-                "share": shares.pop("share"), "by": values["targets.coverage.by"] or None}
+                "share": shares.pop("share"), "by": by}
     return {"requirements": requirements, "targets": {**shares, "coverage": coverage}}, errors
 
 
@@ -109,7 +124,7 @@ class TrainingSettingsPages:
         path = f"/frameworks/{segment(access.network_id)}"
         framework = upstream.training(path)
         labels = form_labels(framework["requirements"])
-        values = {name: request.form.get(name, "").strip() for name in labels}
+        values = typed_values(request.form, labels)
         body, errors = framework_change(framework, values)
         if not errors:
             try:
@@ -132,4 +147,5 @@ class TrainingSettingsPages:
                 "done": done, "requirements": requirements, "values": values,
                 "levels": [{"value": k, "text": v} for k, v in LEVELS.items()],
                 "shares": SHARES, "errors": forms.field_messages(errors),
-                "error_list": forms.error_list(errors, labels)}
+                "error_list": forms.link_dates_to_their_day(forms.error_list(errors, labels),
+                                                            (COVERAGE_BY,))}

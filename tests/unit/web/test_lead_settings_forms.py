@@ -171,7 +171,8 @@ def test_the_training_form_shows_percentages_and_sends_fractions():
     assert values["targets.leaders_on_programme_share"] == "100"
     body, errors = training_form.framework_change(FRAMEWORK, {
         **values, "requirements.0.within_days": "60", "targets.coverage.share": "95",
-        "targets.coverage.by": "2027-03-31"})
+        "targets.coverage.by_day": "31", "targets.coverage.by_month": "3",
+        "targets.coverage.by_year": "2027"})
     assert errors == {}
     assert body["requirements"][0] == {"requirement_id": "starter_introduction",
                                        "applies_to": "everyone", "role": None,
@@ -194,3 +195,20 @@ def test_a_share_that_is_not_a_percentage_is_refused_here_and_days_are_the_servi
     assert errors == {"targets.introduction_share_per_year": ["enter a percentage from 0 to 100"],
                       "targets.coverage.share": ["enter a percentage from 0 to 100"]}
     assert body["requirements"][1]["within_days"] == "a year"
+
+
+def test_the_coverage_date_is_the_nhs_date_input_and_a_date_that_is_not_real_is_refused_here():
+    framework = {**FRAMEWORK, "targets": {**FRAMEWORK["targets"], "coverage": {
+        "level": "introduction", "share": 0.9, "by": "2027-03-01"}}}
+    values = training_form.framework_values(framework)
+    assert [values[f"targets.coverage.by_{part}"] for part in ("day", "month", "year")] == \
+        ["1", "3", "2027"]
+    assert training_form.framework_values(FRAMEWORK)["targets.coverage.by_day"] == ""
+    body, errors = training_form.framework_change(framework, {
+        **values, "targets.coverage.by_day": "31", "targets.coverage.by_month": "2"})
+    assert errors == {"targets.coverage.by": [
+        "Enter a real date, such as 6 7 2026 (day, month, year)"]}
+    body, errors = training_form.framework_change(framework, {
+        **values, "targets.coverage.by_day": "", "targets.coverage.by_month": "",
+        "targets.coverage.by_year": ""})
+    assert errors == {} and body["targets"]["coverage"]["by"] is None
