@@ -1,6 +1,7 @@
 """Base for service repositories: aggregate writes that carry their events (the outbox), and
 the one place where a caller's scope (``shared.access.Scope``) becomes a query."""
 from shared.domain import VERSION, ConflictError, NotFoundError
+from shared.idempotency import RememberedAnswers
 from shared.outbox import new_document, with_events, without_outbox
 from shared.storage import DuplicateKeyError
 
@@ -31,6 +32,12 @@ class AggregateRepository:
 
     def __init__(self, database):
         self.database = database
+
+    @property
+    def remembered_answers(self):
+        """The answers to retried requests (``shared.idempotency``) in this service's
+        database; a service that uses them declares their index in ``ensure_indexes``."""
+        return RememberedAnswers(self.database)
 
     def insert(self, collection, document, events=(), conflict_message=None):
         try:

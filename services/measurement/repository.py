@@ -1,7 +1,6 @@
 """Storage of the measurement service."""
-from datetime import timedelta
-
 from shared.domain import ConflictError
+from shared.idempotency import REMEMBER_SECONDS, REMEMBERED_ANSWERS, RememberedAnswers
 from shared.outbox import new_document
 from shared.repository import AggregateRepository, all_of
 from shared.storage import BulkWriteError, DuplicateKeyError
@@ -14,8 +13,9 @@ SUBMISSIONS = "submissions"
 POOLED = "pooled_periods"
 SERIES_STATE = "series_state"
 OVERDUE_NOTICES = "overdue_notices"
-IDEMPOTENCY = "idempotent_requests"
-IDEMPOTENCY_SECONDS = 7 * 24 * 3600
+# Answers to retried POSTs (shared.idempotency), under the names this service gave them.
+IDEMPOTENCY = REMEMBERED_ANSWERS
+IDEMPOTENCY_SECONDS = REMEMBER_SECONDS
 
 EVENT_SOURCES = (SUBMISSIONS, SERIES_STATE, OVERDUE_NOTICES)
 POOLED_SUMS = ("total", "weight", "numerator", "denominator", "practices")
@@ -42,9 +42,7 @@ class MeasurementRepository(AggregateRepository):
         database[ANNOTATIONS].create_index([("project_id", 1)])
         database[PARTICIPATIONS].create_index([("project_id", 1)])
         database[PARTICIPATIONS].create_index([("practice_id", 1)])
-        # A retried POST is replayed for a week, judged by the service's clock: no TTL index,
-        # whose expiry would follow the storage's own clock instead of the one passed in.
-        database[IDEMPOTENCY].create_index([("expires_at", 1)])
+        RememberedAnswers.ensure_indexes(database)
 
     # --- what the projects service told us ------------------------------------------------
 
@@ -170,25 +168,9 @@ class MeasurementRepository(AggregateRepository):
 
     # --- retried requests --------------------------------------------------------------------
 
-    def remembered_response(self, key, now):
-        """The answer remembered for ``key`` that has not expired at ``now``, or None."""
-        return self.database[IDEMPOTENCY].find_one({"_id": key, "expires_at": {"$gt": now}})
-
-    def remember_response(self, key, fingerprint, status, body, now):
-        """Remember an answer for ``IDEMPOTENCY_SECONDS`` from ``now``, taking the place of an
-        expired one for the same key."""
-        document = {"fingerprint": fingerprint, "status": status, "body": body,
-                    "created_at": now,
-                    "expires_at": now + timedelta(seconds=IDEMPOTENCY_SECONDS)}
-        try:
-            self.database[IDEMPOTENCY].replace_one({"_id": key, "expires_at": {"$lte": now}},
-                                                   document, upsert=True)
-        except DuplicateKeyError:
-            pass  # the same retried request finished first
-
     def forget_expired_responses(self, now):
-        """Drop the answers expired at ``now``; returns how many."""
-        return self.database[IDEMPOTENCY].delete_many({"expires_at": {"$lte": now}}).deleted_count
+        """Drop the answers to retried requests expired at ``now``; returns how many."""
+        return self.remembered_answers.purge(now)
 
     # --- measures ---------------------------------------------------------------------------
 

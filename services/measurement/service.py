@@ -17,16 +17,16 @@ from services.measurement.repository import EVENT_SOURCES, MeasurementRepository
 from shared.auth import Principal
 from shared.events.envelope import Trace, utc_now
 from shared.events.measurement import SERIES_POOLED
+from shared.idempotency import AnswersRetriesOnce
 from shared.lease import leased_timer
 from shared.messaging import catalogued_handler
 from shared.openapi import binary, items_of, one_of, page_of
 from shared.routes import route
 from shared.rpc import rpc
 from shared.service_base import Service
-from shared.web import json_response, load, read_json, trace_of
+from shared.web import load, read_json, trace_of
 
 OVERDUE_CHECK_SECONDS = 300
-FORGET_RESPONSES_SECONDS = 3600
 # PDSA annotations are drawn within a period of a chart's first and last points.
 ANNOTATION_MARGIN = {"week": timedelta(days=7), "month": timedelta(days=31)}
 MEMBERS = ("network_lead", "practice")  # every key of a network
@@ -35,7 +35,7 @@ SERVICE_CALLER = Principal("service", "admin")  # an RPC from another service
 log = logging.getLogger(__name__)
 
 
-class MeasurementService(Service):
+class MeasurementService(AnswersRetriesOnce, Service):
     name = "measurement"
     repository = MeasurementRepository
     event_collections = EVENT_SOURCES
@@ -106,15 +106,6 @@ class MeasurementService(Service):
 
     # --- submissions ------------------------------------------------------------------------
 
-    def _answer_once(self, request, principal, answer):
-        """``answer()`` as JSON, replayed for a retried POST with the same
-        ``Idempotency-Key`` (the stored answer is JSON already)."""
-        status, body, replayed = commands.answer_once(
-            self.storage, principal, request.headers.get("Idempotency-Key"),
-            request.get_data(), utc_now(), answer)
-        return json_response(status, body,
-                             headers={"Idempotent-Replayed": "true"} if replayed else None)
-
     @route("POST", "/submissions", "Submit one value (Idempotency-Key makes retries safe): "
            "201 when new, 200 for a repeat (corrected or unchanged)",
            body=schemas.SubmissionIn,
@@ -126,7 +117,7 @@ class MeasurementService(Service):
                                          trace_of(request))
             return (201 if stored["outcome"] == "created" else 200,
                     schemas.SubmissionResultOut().dump(stored))
-        return self._answer_once(request, principal, answer)
+        return self.answered_once(request, principal, answer)
 
     @route("POST", "/submissions/batch", "Submit up to 1,000 values; any bad row refuses all",
            body=schemas.BatchIn, answers={200: schemas.BatchOut}, roles=MEMBERS)
@@ -134,7 +125,7 @@ class MeasurementService(Service):
         def answer():
             return 200, schemas.BatchOut().dump(commands.submit_batch(
                 self.storage, principal, command["rows"], utc_now(), trace_of(request)))
-        return self._answer_once(request, principal, answer)
+        return self.answered_once(request, principal, answer)
 
     @route("GET", "/measures/<measure_id>/submissions", "List submissions with their corrections",
            query=schemas.SubmissionQuery, answers={200: page_of(schemas.SubmissionOut)},
@@ -232,8 +223,3 @@ class MeasurementService(Service):
         return commands.check_overdue_submissions(
             self.storage, int(self.config.get("SUBMISSION_OVERDUE_DAYS", 7)), utc_now().date(),
             Trace())
-
-    @leased_timer(interval=FORGET_RESPONSES_SECONDS)
-    def forget_expired_responses(self):
-        """Forget the answers to retried requests once their week is over."""
-        return self.storage.forget_expired_responses(utc_now())

@@ -1,9 +1,7 @@
 """Submissions: one row, a batch checked whole, a retried request answered once
 (``Idempotency-Key``), a measure's submissions, and feedback into its own series."""
-import hashlib
-
-from shared import access
-from shared.domain import Change, ConflictError, RuleBroken
+from shared import access, idempotency
+from shared.domain import Change, RuleBroken
 
 from services.measurement import domain
 from services.measurement.repository import MEASURES, PROJECTS, SUBMISSIONS
@@ -87,22 +85,10 @@ def submit_batch(repository, principal, rows, now, trace):
 
 
 def answer_once(repository, principal, idempotency_key, request_body, now, answer):
-    """(status, body, replayed): ``answer()`` (which returns (status, body)) run once per
-    ``Idempotency-Key`` of ``principal``; a retry with the same key and body gets the stored
-    answer again, a different body with that key is refused. No key: ``answer()`` each time."""
-    if not idempotency_key:
-        return (*answer(), False)
-    key = f"{principal.key_id}:{idempotency_key}"
-    fingerprint = hashlib.sha256(request_body).hexdigest()
-    remembered = repository.remembered_response(key, now)
-    if remembered is not None:
-        if remembered["fingerprint"] != fingerprint:
-            raise ConflictError("this Idempotency-Key was used for a different request",
-                                {"Idempotency-Key": ["use a new key for a new request"]})
-        return remembered["status"], remembered["body"], True
-    status, body = answer()
-    repository.remember_response(key, fingerprint, status, body, now)
-    return status, body, False
+    """(status, body, replayed): ``shared.idempotency.answer_once`` over this service's
+    remembered answers."""
+    return idempotency.answer_once(repository.remembered_answers, principal, idempotency_key,
+                                   request_body, now, answer)
 
 
 def list_submissions(repository, principal, measure_id, query):
