@@ -7,6 +7,7 @@ from shared.domain import NotFoundError, RuleBroken
 from services.projects import huddle_board as board
 from services.projects import huddle_repository as queries
 from services.projects import wallboards
+from services.projects.unblocking import unblocking, unblocking_by_board, window_start
 from services.projects.huddle_repository import WALLBOARDS
 from services.projects.repository import HUDDLE_ITEMS, PRACTICES
 
@@ -105,27 +106,38 @@ def huddle_board(repository, principal, practice_id, query, now):
 def _board(repository, practice, team, view, now):
     items = [board.with_marks(item, now)
              for item in queries.board_items(repository, practice["_id"], team)]
+    resolved = queries.resolved_since(repository, {"practice_id": practice["_id"],
+                                                   "team": team}, window_start(now))
+    summary = unblocking(resolved, [item for item in items if item["status"] != "resolved"],
+                         now)
     if view == "bottlenecks":
         items = [item for item in items if item["bottlenecks"]]
     return {"practice_id": practice["_id"], "practice_name": practice["name"],
             "network_id": practice["network_id"], "team": team, "view": view,
-            "items": items}
+            "items": items, "unblocking": summary}
 
 
 def huddle_boards(repository, principal, query, now):
     """Every board the caller may see (of ``practice_id`` when given), with how many items
-    are open and how many of those are bottlenecks."""
+    are open, how many of those are bottlenecks and how fast its items are unblocked; and
+    the unblocking summary of all of them together (a lead's: the network's)."""
     selector = repository.scoped(access.listing_scope(principal), practice_field="practice_id",
                                  practice_id=query.get("practice_id"))
     counts = {name: {"open_items": 0, "bottlenecks": 0}
               for name in queries.board_names(repository, selector)}
-    for item in queries.open_items(repository, selector):
+    open_now = queries.open_items(repository, selector)
+    for item in open_now:
         count = counts.setdefault((item["practice_id"], item["team"]),
                                   {"open_items": 0, "bottlenecks": 0})
         count["open_items"] += 1
         count["bottlenecks"] += bool(board.bottlenecks(item, now))
-    return {"items": [{"practice_id": practice_id, "team": team, **count}
-                      for (practice_id, team), count in sorted(counts.items())]}
+    resolved = queries.resolved_since(repository, selector, window_start(now))
+    by_board = unblocking_by_board(resolved, open_now, now)
+    nothing = unblocking([], [], now)
+    return {"items": [{"practice_id": practice_id, "team": team, **count,
+                       "unblocking": by_board.get((practice_id, team), nothing)}
+                      for (practice_id, team), count in sorted(counts.items())],
+            "unblocking": unblocking(resolved, open_now, now)}
 
 
 # --- wallboard links ----------------------------------------------------------------------

@@ -7,6 +7,9 @@ from services.projects.repository import HUDDLE_ITEMS, WALLBOARDS
 
 DONE_SHOWN = 20  # a board shows its most recently done items, not its whole past
 NOT_DONE = {"status": {"$ne": "resolved"}}
+# What the unblocking summary reads of a resolved item (not its history or free text).
+UNBLOCKING_FIELDS = {"practice_id": 1, "team": 1, "status": 1, "raised_at": 1,
+                     "resolved_at": 1, "time_to_unblock_seconds": 1}
 
 
 def open_items(repository, selector):
@@ -21,6 +24,14 @@ def board_items(repository, practice_id, team):
     done, _ = repository.page(HUDDLE_ITEMS, {**board, "status": "resolved"}, 1, DONE_SHOWN,
                               sort=(("resolved_at", -1), ("_id", 1)))
     return open_items(repository, board) + done
+
+
+def resolved_since(repository, selector, since):
+    """The items of ``selector`` resolved at ``since`` or later (only the fields the
+    unblocking summary reads); indexed by (network, status, resolved_at) and by the board's
+    (practice, team, status, resolved_at)."""
+    resolved = all_of(selector, {"status": "resolved", "resolved_at": {"$gte": since}})
+    return list(repository.database[HUDDLE_ITEMS].find(resolved, UNBLOCKING_FIELDS))
 
 
 def board_names(repository, selector):

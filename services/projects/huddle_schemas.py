@@ -82,6 +82,24 @@ class BoardQuery(Strict):
     view = fields.String(validate=validate.OneOf(("all", "bottlenecks")), load_default="all")
 
 
+class UnblockingOut(Schema):
+    window_days = fields.Integer(metadata={"description": "the window: the last 90 days"})
+    since = fields.AwareDateTime(metadata={
+        "description": "the window's start; an item resolved at this moment is counted"})
+    unblocked = fields.Integer(metadata={
+        "description": "how many items were resolved (unblocked) in the window"})
+    median_seconds = fields.Float(allow_none=True, metadata={
+        "description": "the median time from raised to resolved of those items, in seconds "
+                       "(half took at most this long); null when none was resolved"})
+    longest_seconds = fields.Float(allow_none=True, metadata={
+        "description": "the longest time to unblock of those items; null when none"})
+    escalated_waiting = fields.Integer(metadata={
+        "description": "how many items are escalated and not resolved now"})
+    oldest_waiting_seconds = fields.Float(allow_none=True, metadata={
+        "description": "how long the oldest of those has waited since it was raised, in "
+                       "seconds; null when none is waiting"})
+
+
 class BoardOut(Schema):
     practice_id = fields.String()
     practice_name = fields.String()
@@ -90,6 +108,9 @@ class BoardOut(Schema):
     view = fields.String()
     items = fields.List(fields.Nested(HuddleItemOut), metadata={
         "description": "every item not done and the most recently done, newest first"})
+    unblocking = fields.Nested(UnblockingOut, metadata={
+        "description": "how fast the team's items are unblocked (over all its items, "
+                       "whatever the view)"})
 
 
 class BoardSummaryOut(Schema):
@@ -97,6 +118,8 @@ class BoardSummaryOut(Schema):
     team = fields.String()
     open_items = fields.Integer()
     bottlenecks = fields.Integer()
+    unblocking = fields.Nested(UnblockingOut, metadata={
+        "description": "how fast this team's items are unblocked"})
 
 
 class BoardsQuery(Schema):
@@ -105,6 +128,9 @@ class BoardsQuery(Schema):
 
 class BoardsOut(Schema):
     items = fields.List(fields.Nested(BoardSummaryOut))
+    unblocking = fields.Nested(UnblockingOut, metadata={
+        "description": "how fast the items of all these boards are unblocked (a network "
+                       "lead's: the network's)"})
 
 
 class WallboardIn(Strict):

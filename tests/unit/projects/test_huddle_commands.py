@@ -88,7 +88,9 @@ def test_the_bottleneck_listing_and_a_team_board(repository):
         with pytest.raises(NotFoundError):
             commands.huddle_board(repository, principal, practice_id,
                                   {"team": "reception", "view": "all"}, NOW)
-    boards = commands.huddle_boards(repository, LEAD, {}, NOW)["items"]
+    boards = [{name: board[name] for name in ("practice_id", "team", "open_items",
+                                              "bottlenecks")}
+              for board in commands.huddle_boards(repository, LEAD, {}, NOW)["items"]]
     assert boards == [
         {"practice_id": "F84001", "team": "pharmacy", "open_items": 1, "bottlenecks": 1},
         {"practice_id": "F84001", "team": "reception", "open_items": 2, "bottlenecks": 1}]
@@ -120,3 +122,39 @@ def test_wallboard_links_are_the_practice_leads_and_open_one_board(repository):
     for refused in (token, "", "wb_nope_x", "pcn_1_2"):
         with pytest.raises(NotFoundError):
             commands.wallboard_board(repository, refused, NOW)
+
+
+def test_a_board_and_the_boards_say_how_fast_items_are_unblocked(repository):
+    def resolved(raised_at, took, team="reception"):
+        item = raise_item(repository, team=team, at=raised_at)
+        commands.resolve_huddle_item(repository, PRACTICE, item["_id"], {"resolution": "ok"},
+                                     raised_at + took, TRACE)
+        return item
+    resolved(NOW - 91 * DAY, DAY)  # resolved exactly 90 days ago: counted
+    resolved(NOW - 100 * DAY, 2 * DAY)  # resolved 98 days ago: not
+    resolved(NOW - 5 * DAY, 2 * DAY)
+    resolved(NOW - 3 * DAY, timedelta(hours=2), team="pharmacy")
+    waiting = raise_item(repository, at=NOW - 4 * DAY)
+    commands.escalate_huddle_item(repository, PRACTICE, waiting["_id"], {
+        "escalated_to": "lead-01", "reason": "needs a new line"}, NOW - 3 * DAY, TRACE)
+    raise_item(repository, at=NOW - 10 * DAY)  # open, never escalated
+    expected = {"window_days": 90, "since": NOW - 90 * DAY, "unblocked": 2,
+                "median_seconds": 1.5 * 86400, "longest_seconds": 2 * 86400,
+                "escalated_waiting": 1, "oldest_waiting_seconds": 4 * 86400}
+    for view in ("all", "bottlenecks"):  # the view filters the items, not the summary
+        board = commands.huddle_board(repository, PRACTICE, "F84001",
+                                      {"team": "reception", "view": view}, NOW)
+        assert board["unblocking"] == expected
+    boards = commands.huddle_boards(repository, LEAD, {}, NOW)
+    by_team = {board["team"]: board["unblocking"] for board in boards["items"]}
+    assert by_team["reception"] == expected
+    assert (by_team["pharmacy"]["unblocked"], by_team["pharmacy"]["median_seconds"]) == (
+        1, 2 * 3600)
+    assert (boards["unblocking"]["unblocked"], boards["unblocking"]["median_seconds"],
+            boards["unblocking"]["escalated_waiting"]) == (3, 86400, 1)
+    assert commands.huddle_boards(repository, OTHER_PRACTICE, {}, NOW)["unblocking"][
+        "unblocked"] == 0
+    empty = commands.huddle_board(repository, PRACTICE, "F84001",
+                                  {"team": "nobody yet", "view": "all"}, NOW)["unblocking"]
+    assert (empty["unblocked"], empty["median_seconds"], empty["escalated_waiting"]) == (
+        0, None, 0)
