@@ -5,6 +5,7 @@ parses and authorises (``shared.routes``), calls ``huddle_commands`` with the cl
 ``X-Wallboard-Token`` header, is its only credential (as an unsubscribe link's token is at
 the notifications service), and it opens that one team's board read-only."""
 from shared.events.envelope import utc_now
+from shared.idempotency import ONCE, located
 from shared.openapi import page_of
 from shared.routes import route
 from shared.web import trace_of
@@ -23,12 +24,14 @@ TOKEN_HEADER = "X-Wallboard-Token"
 class HuddleRoutes:
     """Routes of ``/huddle-items``, ``/huddle-boards``, ``/wallboards``, ``/wallboard-board``."""
 
-    @route("POST", "/huddle-items", "Raise a huddle board item (in To do)", body=HuddleItemIn,
-           answers={201: HuddleItemOut}, roles=MEMBERS)
+    @route("POST", "/huddle-items", "Raise a huddle board item (in To do)" + ONCE,
+           body=HuddleItemIn, answers={201: HuddleItemOut}, roles=MEMBERS)
     def raise_huddle_item(self, request, principal, command):
-        item = commands.raise_huddle_item(self.storage, principal, command, utc_now(),
-                                          trace_of(request))
-        return item, 201, {"Location": f"/huddle-items/{item['_id']}"}
+        def answer():
+            return 201, HuddleItemOut().dump(commands.raise_huddle_item(
+                self.storage, principal, command, utc_now(), trace_of(request)))
+        # answered_once: shared.idempotency.AnswersRetriesOnce, mixed into the service too.
+        return self.answered_once(request, principal, answer, located("/huddle-items"))
 
     @route("GET", "/huddle-items", "List huddle board items, with their bottleneck marks",
            query=HuddleQuery, answers={200: page_of(HuddleItemOut)}, roles=MEMBERS)

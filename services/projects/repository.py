@@ -2,6 +2,7 @@
 from services.projects.domain import ANNOUNCED, network_registered, practice_registered
 from shared.auth import API_KEYS
 from shared.events.envelope import Trace
+from shared.idempotency import RememberedAnswers
 from shared.outbox import with_events
 from shared.repository import AggregateRepository
 
@@ -37,6 +38,7 @@ class ProjectsRepository(AggregateRepository):
         database[HUDDLE_ITEMS].create_index([("network_id", 1), ("status", 1),
                                              ("resolved_at", -1)])
         database[WALLBOARDS].create_index([("practice_id", 1), ("issued_at", -1)])
+        RememberedAnswers.ensure_indexes(database)  # answers to retried POSTs
         ProjectsRepository.announce_earlier_registrations(database)
 
     @staticmethod

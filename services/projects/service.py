@@ -3,6 +3,7 @@ huddle boards. Each route parses and authorises (``shared.routes``), calls the s
 (``commands``), which stores a result with its events in one write, and answers; the outbox
 relay publishes the events to ``projects.events``."""
 from shared.events.envelope import utc_now
+from shared.idempotency import ONCE, AnswersRetriesOnce, located
 from shared.messaging import catalogued_handler
 from shared.openapi import page_of
 from shared.routes import route
@@ -22,7 +23,7 @@ from services.projects.schemas import (
 MEMBERS = ("network_lead", "practice")  # every key of a network
 
 
-class ProjectsService(HuddleRoutes, Service):
+class ProjectsService(AnswersRetriesOnce, HuddleRoutes, Service):
     name = "projects"
     repository = ProjectsRepository
     event_collections = EVENT_SOURCES
@@ -74,12 +75,13 @@ class ProjectsService(HuddleRoutes, Service):
 
     # --- projects --------------------------------------------------------------------------
 
-    @route("POST", "/projects", "Create a QI project", body=ProjectIn,
+    @route("POST", "/projects", "Create a QI project" + ONCE, body=ProjectIn,
            answers={201: ProjectOut}, roles=MEMBERS)
     def create_project(self, request, principal, command):
-        project = commands.create_project(self.storage, principal, command, utc_now(),
-                                          trace_of(request))
-        return project, 201, {"Location": f"/projects/{project['_id']}"}
+        def answer():
+            return 201, ProjectOut().dump(commands.create_project(
+                self.storage, principal, command, utc_now(), trace_of(request)))
+        return self.answered_once(request, principal, answer, located("/projects"))
 
     @route("GET", "/projects", "List projects", query=ProjectQuery,
            answers={200: page_of(ProjectOut)}, roles=MEMBERS)
@@ -128,12 +130,13 @@ class ProjectsService(HuddleRoutes, Service):
 
     # --- PDSA cycles -----------------------------------------------------------------------
 
-    @route("POST", "/projects/<project_id>/pdsa-cycles", "Start a PDSA cycle",
+    @route("POST", "/projects/<project_id>/pdsa-cycles", "Start a PDSA cycle" + ONCE,
            body=PdsaCycleIn, answers={201: PdsaCycleOut}, roles=MEMBERS)
     def start_pdsa_cycle(self, request, project_id, principal, command):
-        cycle = commands.start_pdsa_cycle(self.storage, principal, project_id, command,
-                                          utc_now(), trace_of(request))
-        return cycle, 201, {"Location": f"/pdsa-cycles/{cycle['_id']}"}
+        def answer():
+            return 201, PdsaCycleOut().dump(commands.start_pdsa_cycle(
+                self.storage, principal, project_id, command, utc_now(), trace_of(request)))
+        return self.answered_once(request, principal, answer, located("/pdsa-cycles"))
 
     @route("GET", "/projects/<project_id>/pdsa-cycles", "List a project's PDSA cycles",
            query=PageQuery, answers={200: page_of(PdsaCycleOut)}, roles=MEMBERS)
