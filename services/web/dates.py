@@ -45,3 +45,25 @@ def moment(value):
     if at is None:
         return long_date(value)
     return f"{long_date(at)} at {at:%H:%M}"
+
+
+# The units a length of time is told in, largest first (a week is told in days: "12 days").
+DURATION_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def duration_words(seconds):
+    """A length of time in words, in its two largest units with no zero parts: ``45
+    minutes``, ``3 hours 10 minutes``, ``1 day 2 hours``, ``12 days`` (the part below the
+    minute is dropped); under a minute ``less than a minute``; None → ``""``."""
+    if seconds is None:
+        return ""
+    left = int(max(0, seconds))
+    counts = []
+    for unit, length in DURATION_UNITS:
+        counts.append((unit, left // length))
+        left %= length
+    largest = next((i for i, (_, count) in enumerate(counts) if count), None)
+    if largest is None:
+        return "less than a minute"
+    return " ".join(f"{count} {unit}{'' if count == 1 else 's'}"
+                    for unit, count in counts[largest:largest + 2] if count)
