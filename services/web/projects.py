@@ -6,6 +6,9 @@ found" because the service answered 404.
 
 Forms post, then redirect to the project's page with a banner (post/redirect/get). What the
 service refuses comes back on the same form next to the field it named, with what was typed.
+The "Start a PDSA cycle" form carries a fresh Idempotency-Key, sent to the projects service, so
+a form sent again (a refresh, from another tab or after a timeout) starts one cycle whatever
+the web remembers of it.
 """
 
 from analytics.spc import SpcAnalysis
@@ -16,6 +19,7 @@ from services.web.inbox import segment
 from services.web.pages import html, page, redirect
 from services.web.record import long_date
 from services.web.upstream import UpstreamRefused
+from shared.idempotency import IDEMPOTENCY_KEY
 
 STAGES = ("idea", "planning", "testing", "implementing", "sustaining", "closed")
 SCORES = ("0.5", "1.0", "1.5", "2.0", "2.5", "3.0", "3.5", "4.0", "4.5", "5.0")
@@ -33,6 +37,8 @@ DONE = {"started": "The PDSA cycle has started. It is in the PDSA log below.",
 SCORE_LABELS = {"score": "Progress score", "note": "Note"}
 START_LABELS = {"change_idea": "Change idea", "plan": "Plan", "prediction": "Prediction",
                 "practice_id": "Practice", "started_on": "Start date"}
+SENT_BEFORE = ("This form was sent before with other values, so no cycle was started now. "
+               "Check the values below and start the cycle again.")
 COMPLETE_LABELS = {"do_notes": "What was done", "study_notes": "What you learned",
                    "act": "Decision", "completed_on": "Completion date"}
 
@@ -56,6 +62,12 @@ def scope_words(project):
 def error_list(errors, labels, date_field):
     """The error summary's list; a date's link goes to its first box (the day)."""
     return forms.link_dates_to_their_day(forms.error_list(errors, labels), (date_field,))
+
+
+def once_headers(request):
+    """The rendered form's Idempotency-Key as the header the service reads (none: no key)."""
+    key = request.form.get("idempotency_key", "").strip()
+    return {IDEMPOTENCY_KEY: key} if key else None
 
 
 def cycle_row(cycle):
@@ -203,10 +215,13 @@ class ProjectPages:
                 body["started_on"] = started_on
             try:
                 self.upstream(session).send(
-                    "projects", "POST", f"/projects/{segment(project_id)}/pdsa-cycles", body)
+                    "projects", "POST", f"/projects/{segment(project_id)}/pdsa-cycles", body,
+                    headers=once_headers(request))
                 return redirect(f"/projects/{segment(project_id)}?done=started")
             except UpstreamRefused as refused:
                 errors = forms.refused_fields(refused, START_LABELS)
+                if IDEMPOTENCY_KEY in (refused.body or {}).get("fields", {}):
+                    errors = {forms.FORM_ERROR: [SENT_BEFORE]}  # a fresh key comes with it
         return html("pdsa_new.jinja", status=422, **self.common_context(session, request),
                     **self._start_context(session, project_id, values, errors))
 
@@ -224,7 +239,8 @@ class ProjectPages:
                 "project": project, "ideas": ideas, "other_idea": OTHER_IDEA,
                 "practices": practices, "own_practice": access.practice_id,
                 "values": values, "errors": forms.field_messages(errors),
-                "error_list": error_list(errors, START_LABELS, "started_on")}
+                "error_list": error_list(errors, START_LABELS, "started_on"),
+                "idempotency_key": forms.new_idempotency_key()}
 
     @page("GET", "/pdsa-cycles/<cycle_id>/complete")
     def complete_pdsa_cycle_form(self, request, session, cycle_id):

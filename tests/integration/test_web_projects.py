@@ -196,3 +196,42 @@ def test_another_practice_finds_no_practice_project_of_f84001(work):
     assert outsider.post(work.web + network_project + "/progress-score",
                          data={"csrf_token": token, "score": "1.0"},
                          allow_redirects=False).status_code == 404
+
+
+def test_a_start_form_sent_again_starts_one_cycle_at_the_projects_service(work):
+    """The form's Idempotency-Key reaches projects: the same form sent from another session of
+    the same person (which the web's own memory of forms does not match) is answered by
+    projects' replay, and the same key with other values is refused with a way on."""
+    own = work.practice["projects"].post("/projects", {
+        "title": "Same-day call backs", "scope": "practice", "practice_ids": ["F84001"],
+        "aim": AIM}).json()
+    new = f"/projects/{own['id']}/pdsa-cycles/new"
+    member, form = signed_in(work, MEMBER_UID, new)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1)
+    typed = {"csrf_token": csrf_of(form), "idempotency_key": key,
+             "change_idea_other": "Call back by noon", "plan": "For a week",
+             "prediction": "Fewer second calls"}
+    started = member.post(work.web + new, data=typed, allow_redirects=False)
+    assert started.status_code == 303, started.text[:300]
+
+    again, page = signed_in(work, MEMBER_UID, new)
+    assert re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1) != key
+    replayed = again.post(work.web + new, data={**typed, "csrf_token": csrf_of(page)},
+                          allow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["X-Upstream-Calls"] != "0"
+    assert replayed.headers["Location"] == f"/projects/{own['id']}?done=started"
+    cycles = cycles_of(work, own["id"])
+    assert [c["change_idea"] for c in cycles] == ["Call back by noon"]
+
+    other = again.post(work.web + new, data={**typed, "csrf_token": csrf_of(page),
+                                             "plan": "For a month"}, allow_redirects=False)
+    assert other.status_code == 422
+    assert "This form was sent before with other values" in other.text
+    assert 'value="For a month"' in other.text or ">For a month</textarea>" in other.text
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', other.text).group(1)
+    assert fresh != key
+    sent = again.post(work.web + new, data={**typed, "csrf_token": csrf_of(page),
+                                            "idempotency_key": fresh, "plan": "For a month"},
+                      allow_redirects=False)
+    assert sent.status_code == 303
+    assert sorted(c["plan"] for c in cycles_of(work, own["id"])) == ["For a month", "For a week"]
