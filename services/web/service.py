@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from analytics.spc import SpcAnalysis
 from analytics.spc import verdict as spc_words
 from services.web import dashboard
+from services.web.completions import CompletionPages
 from services.web.huddle import HuddlePages
 from services.web.inbox import InboxPages
 from services.web.lead_settings import LeadSettingsPages
@@ -77,8 +78,8 @@ def static_file(folder, name, max_age):
 
 
 class WebService(InboxPages, TrainingRecordPages, UnsubscribePages, SubmissionPages,
-                 ProjectPages, HuddlePages, WallboardPages, TrainingPages, LeadSettingsPages,
-                 PageHost, Service):
+                 ProjectPages, HuddlePages, WallboardPages, TrainingPages, CompletionPages,
+                 LeadSettingsPages, PageHost, Service):
     name = "web"
     repository = WebRepository
     openapi_description = "The web front end's own API: people and role mappings."

@@ -5,13 +5,15 @@ Every read and change goes to the training service with the signed-in person's o
 decides what they may see (a practice sees its own people on a cohort; another practice's
 cohort member or record answers 404, and so "Page not found" here). Forms post, then redirect
 to the cohort or register with the outcome in a success banner (post/redirect/get); a refusal
-comes back on the same form next to the field the service named, with what was typed kept."""
+comes back on the same form next to the field the service named, with what was typed kept.
+Completing an enrolment (which awards the level) has its own pages: services/web/completions.py."""
 import base64
 import csv
 import io
 from urllib.parse import quote, urlencode
 
 from services.web import forms
+from services.web.completions import ATTENDANCE_WORDS, completion_words, enrolled_rows
 from services.web.forms import field_id
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
@@ -19,8 +21,6 @@ from services.web.record import form_errors, level_words, long_date
 from services.web.upstream import UpstreamRefused
 
 LISTING = {"page_size": 200}  # the longest page the services give
-ATTENDANCE_WORDS = {"present": "Present", "late": "Late", "apologies": "Sent apologies",
-                    "absent": "Absent"}
 ENROL_LABELS = {"staff_id": "Person to enrol"}
 REGISTER_FILE = "register_file"
 MAX_REGISTER_BYTES = 1_000_000  # what the training service takes as one register
@@ -222,7 +222,7 @@ class TrainingPages:
     @page("GET", "/training/cohorts/<cohort_id>")
     def training_cohort(self, request, session, cohort_id):
         return "training_cohort.jinja", self._cohort_context(
-            session, cohort_id, {}, {}, outcome_words(request.args))
+            session, cohort_id, {}, {}, request.args)
 
     @page("POST", "/training/cohorts/<cohort_id>/enrolments", form=True)
     def training_enrol(self, request, session, cohort_id):
@@ -236,7 +236,7 @@ class TrainingPages:
             return html("training_cohort.jinja", status=422,
                         **self.common_context(session, request),
                         **self._cohort_context(session, cohort_id, {"staff_id": staff_id},
-                                               errors, None))
+                                               errors, {}))
         outcome = {"done": answer["state"], "staff_id": staff_id}
         if answer["state"] == "waiting":
             outcome["position"] = next(w["position"] for w in waiting_list(answer["cohort"])
@@ -256,14 +256,14 @@ class TrainingPages:
             errors = form_errors(refused, {})  # about the cohort: above the form
             return html("training_cohort.jinja", status=422,
                         **self.common_context(session, request),
-                        **self._cohort_context(session, cohort_id, {}, errors, None))
+                        **self._cohort_context(session, cohort_id, {}, errors, {}))
         waited = any(w["staff_id"] == staff_id for w in before.get("waiting") or ())
         outcome = {"done": "left_waiting" if waited else "withdrawn", "staff_id": staff_id}
         if not waited and moved_up(before, after):
             outcome["moved_up"] = moved_up(before, after)
         return redirect(f"/training/cohorts/{quote(cohort_id)}?{urlencode(outcome)}")
 
-    def _cohort_context(self, session, cohort_id, values, errors, outcome):
+    def _cohort_context(self, session, cohort_id, values, errors, args):
         upstream = self.upstream(session)
         cohort = upstream.training(f"/cohorts/{segment(cohort_id)}")
         offering = next((o for o in upstream.training("/offerings", params=LISTING)["items"]
@@ -280,15 +280,14 @@ class TrainingPages:
             "sessions": [{"number": s["number"], "on": long_date(s["on"]),
                           "href": f"{base}/sessions/{quote(s['session_id'])}/register"}
                          for s in cohort.get("sessions") or ()],
-            "enrolled": [{"staff_id": e["staff_id"], "enrolled_on": long_date(e["enrolled_on"]),
-                          "state": e["state"]} for e in enrolled(cohort)],
+            "enrolled": enrolled_rows(cohort),
             "waiting": waiting_list(cohort),
             # More staff than one page: the person's id is typed instead of chosen.
             "choices": [s["staff_id"] for s in staff["items"] if s["staff_id"] not in on_cohort]
             if staff.get("total", 0) <= LISTING["page_size"] else None,
             "values": values, "errors": forms.field_messages(errors),
             "error_list": forms.error_list(errors, ENROL_LABELS),
-            "outcome": outcome}
+            "outcome": outcome_words(args) or completion_words(args, offering, title)}
 
     # --- a session's register --------------------------------------------------------------
 
