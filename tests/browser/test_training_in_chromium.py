@@ -3,15 +3,18 @@ violations. The practice member of F84001 opens the capability pyramid and its t
 offerings, and a cohort of one place; enrols person A (enrolled), then person B (the waiting
 list, position 1); withdraws A and sees B moved up. They mark session 1's register, upload a
 register file with a bad row (refused whole, the row named by its line) and marks for a session
-still ahead (refused), and assess A: refused without a level, then saved. The network lead sees
-the network's pyramid and chooses a practice's. The same over HTTP:
-tests/integration/test_web_training.py."""
+still ahead (refused), and assess A: refused without a level, then saved. They record A's
+completion of a programme: refused short of its attendance, then recorded once the missed
+session is made up, and A's record holds the level. The network lead sees the network's pyramid
+and chooses a practice's. The same over HTTP: tests/integration/test_web_training.py and
+tests/integration/test_web_completions.py."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import and_wait_for_the_next_page, axe_violations
 from tests.browser.test_inbox_in_chromium import sign_in_by_keyboard_alone
+from tests.integration.test_web_completions import PROGRAMME_TITLE, held_programme, mark
 from tests.integration.test_web_training import PERSON_A, PERSON_B, TrainingWorld
 from tests.web_stack import LEAD_UID, MEMBER_UID
 from tests.work_stack import work  # noqa: F401
@@ -132,6 +135,32 @@ def test_a_person_enrols_and_the_waiting_list_moves_up(chromium, work, tmp_path)
     assert "Runs the huddle board" in driver.find_element(By.TAG_NAME, "main").text
     assert_accessible(driver, "the training record with its assessment")
     assert world.person(PERSON_A)["assessments"][0]["assessed_level"] == "foundations"
+
+    # A programme held, A short of its attendance: the completion is refused, then recorded.
+    programme_path = f"/training/cohorts/{held_programme(world)}"
+    driver.get(web + programme_path)
+    and_wait_for_the_next_page(driver, driver.find_element(
+        By.CSS_SELECTOR, f"a[href='{programme_path}/completion?staff_id={PERSON_A}']").click)
+    assert driver.find_element(By.TAG_NAME, "h1").text == (
+        f"Record that {PERSON_A} completed {PROGRAMME_TITLE}?")
+    assert "Attended 1 of 2 sessions held (50%)" in driver.find_element(By.ID, "person").text
+    assert_accessible(driver, "the completion to confirm")
+    submit(driver, "Record completion")
+    links = error_summary(driver)
+    assert links == {"#person": "Person: attended 1 of 2 sessions; needs 100% (missing s2)"}
+    assert_accessible(driver, "the completion refused")
+    mark(world, programme_path.rsplit("/", 1)[1], "s2", "present")
+    submit(driver, "Record completion")
+    assert f"{PERSON_A} completed {PROGRAMME_TITLE} and now holds Improvement leader." in \
+        banner(driver)
+    assert "Completed " in driver.find_element(By.ID, f"enrolled-{PERSON_A}").text
+    assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "Record completion")
+    assert_accessible(driver, "the cohort with a completion")
+    and_wait_for_the_next_page(driver, driver.find_element(By.LINK_TEXT, PERSON_A).click)
+    assert driver.current_url.endswith(f"/people/{PERSON_A}/training")
+    levels = driver.find_element(By.XPATH, "//h2[.='Levels held']/following-sibling::table[1]")
+    assert "Improvement leader" in levels.text
+    assert_accessible(driver, "the training record with the level awarded")
 
     # The network lead: the network's pyramid, then one practice's, chosen from the list.
     driver.delete_all_cookies()
