@@ -1,8 +1,9 @@
 """Completing a person's enrolment from the cohort page, over HTTP on the whole network
 (tests/work_stack.py): the practice member of F84001 opens the confirmation page of a person on
 a programme (their attendance against the criteria); a completion short of the attendance is
-refused with the training service's reason in the error summary and nothing awarded, as is one
-on a cohort with a session still ahead; without the CSRF token it is 403, and a practice member
+refused with the training service's reason in the error summary and nothing awarded, as are
+one of someone not on the cohort, the leaders' programme without a live project and a cohort
+with a session still ahead; without the CSRF token it is 403, and a practice member
 of F84002 finds "Page not found"; once the attendance is made up it is recorded, once, and the
 person holds the level. In Chromium: tests/browser/test_training_in_chromium.py."""
 from datetime import datetime, timedelta, timezone
@@ -17,13 +18,14 @@ from tests.work_stack import OTHER_MEMBER_UID, csrf_of, work  # noqa: F401
 PROGRAMME_TITLE = "Improvement leaders' programme"
 
 
-def held_programme(world):
+def held_programme(world, staff_id=PERSON_A, title=PROGRAMME_TITLE, live_project=False):
     """A programme awarding improvement_leader whose two sessions were held (the day before
-    yesterday and yesterday, so the check does not hang on the day turning), PERSON_A enrolled
-    with session 1 attended and session 2 missed. Answers the cohort's id."""
+    yesterday and yesterday, so the check does not hang on the day turning), ``staff_id``
+    enrolled with session 1 attended and session 2 missed. Answers the cohort's id."""
     offering = world.lead.post("/offerings", {
-        "network_id": "north-pcn", "kind": "programme", "title": PROGRAMME_TITLE,
-        "awards_level": "improvement_leader", "duration_hours": 12, "capacity": 10})
+        "network_id": "north-pcn", "kind": "programme", "title": title,
+        "awards_level": "improvement_leader", "duration_hours": 12, "capacity": 10,
+        "completion": {"requires_live_project": live_project}})
     assert offering.status_code == 201, offering.text
     today = datetime.now(timezone.utc).date()
     cohort = world.lead.post("/cohorts", {
@@ -32,15 +34,15 @@ def held_programme(world):
     assert cohort.status_code == 201, cohort.text
     cohort_id = cohort.json()["cohort_id"]
     assert world.lead.post(f"/cohorts/{cohort_id}/enrolments",
-                           {"staff_id": PERSON_A}).status_code == 201
-    mark(world, cohort_id, "s1", "present")
-    mark(world, cohort_id, "s2", "absent")
+                           {"staff_id": staff_id}).status_code == 201
+    mark(world, cohort_id, "s1", "present", staff_id)
+    mark(world, cohort_id, "s2", "absent", staff_id)
     return cohort_id
 
 
-def mark(world, cohort_id, session_id, status):
+def mark(world, cohort_id, session_id, status, staff_id=PERSON_A):
     answer = world.lead.post(f"/cohorts/{cohort_id}/sessions/{session_id}/attendance",
-                             {"staff_id": PERSON_A, "status": status})
+                             {"staff_id": staff_id, "status": status})
     assert answer.status_code == 200, answer.text
 
 
@@ -77,6 +79,21 @@ def test_complete_a_person_refused_then_recorded_once(work):  # noqa: F811
     assert "improvement_leader" not in world.person(PERSON_A)["levels"]
     assert world.lead.get(f"/cohorts/{cohort_id}").json()["enrolments"][0]["state"] == \
         "enrolled"
+    # Someone not on the cohort: refused, named by the training service.
+    absent = post(browser, work, path, {"csrf_token": csrf, "staff_id": PERSON_B})
+    assert absent.status_code == 422 and "Not enrolled on this cohort" in absent.text
+    assert summary_links(absent) == [
+        ("#person", f"Person: {PERSON_B} is not enrolled on {cohort_id}")]
+
+    # The leaders' programme, every session attended but no live project: refused.
+    leaders_id = held_programme(world, PERSON_B, "Leaders' programme", live_project=True)
+    mark(world, leaders_id, "s2", "present", PERSON_B)
+    no_project = post(browser, work, f"/training/cohorts/{leaders_id}/completions",
+                      {"csrf_token": csrf, "staff_id": PERSON_B})
+    assert no_project.status_code == 422
+    assert "Be a member of a live improvement project" in no_project.text
+    assert summary_links(no_project) == [
+        ("#person", f"Person: {PERSON_B} is in no live project")]
 
     # A cohort with a session still ahead (the world's, a week on): refused, about its sessions.
     assert world.lead.post(f"/cohorts/{world.cohort_id}/enrolments",
