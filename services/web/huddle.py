@@ -7,7 +7,7 @@ summary, the error next to the field of that item, and what was typed kept."""
 from urllib.parse import quote
 
 from services.web import forms
-from services.web.dates import moment
+from services.web.dates import duration_words, moment
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
 from services.web.upstream import UpstreamRefused
@@ -36,6 +36,33 @@ def board_path(practice_id, team):
     return f"/huddle/{segment(practice_id)}/{quote(team, safe='')}"
 
 
+def unblocking_words(summary):
+    """The projects service's unblocking summary in two plain sentences: how many items were
+    unblocked in its window and how fast, and the escalated items waiting now; [] without
+    a summary."""
+    if not summary:
+        return []
+    days, unblocked = summary["window_days"], summary["unblocked"]
+    if not unblocked:
+        done = f"No items were unblocked in the last {days} days."
+    elif unblocked == 1:
+        done = (f"In the last {days} days, 1 item was unblocked: it took "
+                f"{duration_words(summary['longest_seconds'])}.")
+    else:
+        done = (f"In the last {days} days, {unblocked} items were unblocked: half within "
+                f"{duration_words(summary['median_seconds'])}, the longest took "
+                f"{duration_words(summary['longest_seconds'])}.")
+    waiting, oldest = summary["escalated_waiting"], summary["oldest_waiting_seconds"]
+    if not waiting:
+        wait = "No escalated items are waiting."
+    elif waiting == 1:
+        wait = f"1 escalated item is waiting; it was raised {duration_words(oldest)} ago."
+    else:
+        wait = (f"{waiting} escalated items are waiting; the oldest was raised "
+                f"{duration_words(oldest)} ago.")
+    return [done, wait]
+
+
 def item_view(item):
     """What a card or the item page shows of one item (the service's ``HuddleItemOut``)."""
     tags = [{"text": MARK_WORDS.get(mark, mark), "classes": "nhsuk-tag--orange"}
@@ -43,7 +70,10 @@ def item_view(item):
     if item.get("status") in STATUS_TAGS:
         text, classes = STATUS_TAGS[item["status"]]
         tags.insert(0, {"text": text, "classes": classes})
+    unblocked = item.get("time_to_unblock_seconds")
     return {**item, "tags": tags, "raised": moment(item.get("raised_at")),
+            "unblocked_in": f"Unblocked in {duration_words(unblocked)}"
+            if item.get("status") == "resolved" and unblocked is not None else None,
             "column_words": COLUMN_WORDS.get(item.get("column"), item.get("column")),
             "moves": [{"value": name, "text": f"Move to {words}"} for name, words in COLUMNS
                       if name != item.get("column")],
@@ -53,6 +83,13 @@ def item_view(item):
                                    line.get("detail")))),
                                "by": line.get("by") or "a practice key"}
                               for line in item.get("history") or ()]}
+
+
+def _half_within(summary):
+    """A board's median time to unblock for the boards table ("None unblocked" without)."""
+    if not summary or not summary["unblocked"]:
+        return "None unblocked"
+    return duration_words(summary["median_seconds"])
 
 
 def form_state(key, errors=None, values=None):
@@ -99,15 +136,18 @@ class HuddlePages:
     def _boards_context(self, session, errors, values):
         access = self.access_of(session)
         upstream = self.upstream(session)
-        boards = upstream.projects("/huddle-boards")["items"]
+        listed = upstream.projects("/huddle-boards")
+        boards = listed["items"]
         practices = [access.practice_id] if access.practice_id else [
             practice["ods_code"] for practice in upstream.projects(
                 "/practices", params={"network_id": access.network_id,
                                       "page_size": 100})["items"]]
         labels = {"practice_id": "Practice", "team": "Team"}
         return {"title": "Huddle boards", "nav": "huddle",
-                "boards": [{**board, "href": board_path(board["practice_id"], board["team"])}
+                "boards": [{**board, "href": board_path(board["practice_id"], board["team"]),
+                            "half_within": _half_within(board.get("unblocking"))}
                            for board in boards],
+                "unblocking": unblocking_words(listed.get("unblocking")) if boards else [],
                 "practices": practices, "choose_practice": not access.practice_id,
                 "devices": f"/huddle/{segment(access.practice_id)}/devices"
                 if access.is_practice_lead else None,  # a lead opens them from a board
@@ -148,6 +188,7 @@ class HuddlePages:
         here = board_path(practice_id, team)
         context = {"title": f"Huddle board: {team}, {board['practice_name']}", "nav": "huddle",
                    "board": board, "columns": columns, "view": view, "here": here,
+                   "unblocking": unblocking_words(board.get("unblocking")),
                    "done": done, "back": "board", "staff_id": access.staff_id or "",
                    "devices": f"/huddle/{segment(practice_id)}/devices"
                    if access.is_practice_lead or access.is_lead else None,

@@ -17,7 +17,7 @@ import requests
 
 from services.web import forms
 from services.web.dates import long_date
-from services.web.huddle import COLUMNS, item_view
+from services.web.huddle import COLUMNS, item_view, unblocking_words
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect, secure
 from services.web.upstream import TIMEOUT_SECONDS, UpstreamRefused
@@ -113,6 +113,7 @@ class WallboardPages:
         columns = [{"words": words, "items": [i for i in items if i["column"] == name]}
                    for name, words in COLUMNS]
         response = html("wallboard.jinja", person=None, board=board, columns=columns,
+                        unblocking=unblocking_words(board.get("unblocking")),
                         title=f"{board['team']} huddle board", refreshing=refreshing,
                         stop_href=f"/wallboard/{segment(token)}?refresh=off",
                         refresh_seconds=REFRESH_SECONDS)

@@ -4,9 +4,10 @@ page and state, error states included: 0 violations.
 One journey across four browsers: a practice member of F84001 adds an item at the reception
 board, moves it to Doing and escalates it to the network lead (first without a reason: the
 error summary); the network lead sees it in their inbox (projects to notifications by the
-real event), follows the link to the item and resolves it there. The practice lead issues a
-wallboard link; a fresh browser with no session opens it and sees the board; the practice lead
-revokes it and the screen's link no longer works."""
+real event), follows the link to the item and resolves it there (the item page says how long
+it took to unblock; the lead's boards page and the wallboard, how fast items are unblocked).
+The practice lead issues a wallboard link; a fresh browser with no session opens it and sees
+the board; the practice lead revokes it and the screen's link no longer works."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -105,10 +106,13 @@ def test_a_huddle_item_is_escalated_resolved_from_the_inbox_and_shown_on_a_wallb
         leader.find_element(By.ID, f"resolution-{item['id']}").send_keys("New printer ordered")
         submit(leader, "form[action$='/resolve'] button")
         assert "resolved" in banner(leader)
+        assert leader.find_element(By.ID, "unblocked-in").text.startswith("Unblocked in ")
         assert_accessible(leader, "the resolved item page")
         leader.get(work.web + "/huddle")
         assert leader.find_elements(By.CSS_SELECTOR, f"a[href='{BOARD}']")
         assert leader.find_elements(By.CSS_SELECTOR, "select#practice_id")
+        assert "In the last 90 days, 1 item was unblocked: it took " in leader.find_element(
+            By.ID, "unblocking").text
         assert_accessible(leader, "the lead's boards page with a practice to choose")
     resolved = work.lead["projects"].get(f"/huddle-items/{item['id']}").json()
     assert (resolved["status"], resolved["column"]) == ("resolved", "done")
@@ -131,6 +135,7 @@ def test_a_huddle_item_is_escalated_resolved_from_the_inbox_and_shown_on_a_wallb
         assert screen.find_element(By.TAG_NAME, "h1").text == "reception huddle board"
         main = screen.find_element(By.TAG_NAME, "main").text
         assert "Printer jams every morning" in main and "updates itself every minute" in main
+        assert "1 item was unblocked" in main
         assert not screen.find_elements(By.TAG_NAME, "form")
         assert_accessible(screen, "the wallboard")
 

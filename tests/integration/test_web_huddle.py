@@ -6,20 +6,42 @@ for F84001's board, item, devices and every form; a practice member may not mana
 and changes nothing; a wallboard link shows the board signed out, never cached, with no
 referrer and a refresh, and once revoked says only that it does not work; the projects API
 refuses a bad column and a practice key issuing a wallboard link (403), and reads a board by a
-link's token only while the link stands."""
+link's token only while the link stands. The time to unblock: with the projects service's clock
+fixed by the test, an item raised, escalated and resolved 2 days 4 hours later shows so on
+its page and its card, and the board says how fast its items were unblocked and how long the
+escalated one still open has waited."""
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.web_stack import MEMBER_UID
+from tests.web_stack import LEAD_UID, MEMBER_UID
 from tests.work_stack import (  # noqa: F401
     OTHER_MEMBER_UID, PRACTICE_LEAD_UID, csrf_of, signed_in, work,
 )
 
 pytestmark = pytest.mark.timeout(180)
 BOARD = "/huddle/F84001/reception"
+
+
+class ProjectsClock:
+    """The projects service's clock for the huddle routes, moved on by the test."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def projects_clock(monkeypatch):
+    # Monday 2 November 2026, 09:00 UTC: nothing depends on the day the test runs.
+    clock = ProjectsClock(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr("services.projects.huddle_routes.utc_now", clock)
+    return clock
 
 
 def items_of(work, team="reception"):
@@ -142,6 +164,7 @@ def test_a_wallboard_link_shows_the_board_until_revoked(work):
 
     screen = requests.get(work.web + urlsplit(link).path, timeout=10)
     assert screen.status_code == 200 and "phones down at 8am" in screen.text
+    assert "No items were unblocked in the last 90 days." in screen.text
     assert screen.headers["Referrer-Policy"] == "no-referrer"
     assert screen.headers["Cache-Control"] == "no-store"
     assert screen.headers["Refresh"] == "60" and "<form" not in screen.text
@@ -161,3 +184,56 @@ def test_a_wallboard_link_shows_the_board_until_revoked(work):
     assert "phones down" not in gone.text and gone.headers["Referrer-Policy"] == "no-referrer"
     assert requests.get(work.web + "/wallboard/wb_nothing_here",
                         timeout=10).status_code == 404
+
+
+def test_the_time_to_unblock_is_shown_on_the_item_and_the_board(work, projects_clock):
+    board_path = "/huddle/F84001/admin"
+    member, board = signed_in(work, MEMBER_UID, board_path)
+    assert "No items were unblocked in the last 90 days." in board.text
+    assert "No escalated items are waiting." in board.text
+    token = csrf_of(board)
+    start = projects_clock.now
+
+    def add(description):
+        added = member.post(work.web + board_path, data={
+            "csrf_token": token, "description": description, "raised_by": "nurse-01"},
+            allow_redirects=False)
+        assert added.status_code == 303
+        return next(item["id"] for item in items_of(work, "admin")
+                    if item["description"] == description)
+
+    def act(item_id, action, **data):
+        answer = member.post(f"{work.web}/huddle-items/{item_id}/{action}", data={
+            "csrf_token": token, "back": "item", **data}, allow_redirects=False)
+        assert answer.status_code == 303, answer.text
+
+    fixed = add("the scanner is offline")
+    projects_clock.now = start + timedelta(hours=1)
+    act(fixed, "escalate", escalated_to="lead-01", reason="needs IT to visit")
+    projects_clock.now = start + timedelta(days=1)
+    waiting = add("no locum for Fridays")
+    act(waiting, "escalate", escalated_to="lead-01", reason="needs the budget")
+    projects_clock.now = start + timedelta(days=2, hours=4, minutes=20)
+    act(fixed, "resolve", resolution="IT replaced the cable")
+
+    projects_clock.now = start + timedelta(days=5, hours=3)
+    item_page = member.get(f"{work.web}/huddle-items/{fixed}")
+    assert "Unblocked in 2 days 4 hours." in item_page.text
+    assert "Unblocked in" not in member.get(f"{work.web}/huddle-items/{waiting}").text
+    shown = member.get(work.web + board_path).text
+    assert ("In the last 90 days, 1 item was unblocked: it took 2 days 4 hours."
+            in shown)
+    assert "1 escalated item is waiting; it was raised 4 days 3 hours ago." in shown
+    # Done is the last column: after the card's id, only its card until "Add an item".
+    card = shown.split(f'id="item-{fixed}"')[1].split("<h2>Add an item")[0]
+    assert "Unblocked in 2 days 4 hours" in card
+    # The lead's list of boards: the network's summary and the team's row.
+    _, boards = signed_in(work, LEAD_UID, "/huddle")
+    assert "In the last 90 days, 1 item was unblocked: it took 2 days 4 hours." in boards.text
+    assert re.search(r">admin</a>(?:(?!</tr>).)*2 days 4 hours", boards.text, re.S)
+    # 90 days after it was resolved it still counts; a moment later it no longer does.
+    projects_clock.now = start + timedelta(days=92, hours=4, minutes=20)
+    assert "1 item was unblocked" in member.get(work.web + board_path).text
+    projects_clock.now += timedelta(seconds=1)
+    assert "No items were unblocked in the last 90 days." in member.get(
+        work.web + board_path).text
