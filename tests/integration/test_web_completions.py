@@ -63,6 +63,7 @@ def test_complete_a_person_refused_then_recorded_once(work):  # noqa: F811
         "</h1>" in confirm.text
     assert "Attended 1 of 2 sessions held (50%)" in confirm.text
     assert "Attend every session, or make up a missed one" in confirm.text
+    assert f'<input type="hidden" name="staff_id" value="{PERSON_A}">' in confirm.text
     csrf = csrf_of(confirm)
 
     # Without the CSRF token (or a forged one): 403, and nothing changes.
@@ -131,5 +132,8 @@ def test_complete_a_person_refused_then_recorded_once(work):  # noqa: F811
     assert level["cohort_id"] == cohort_id and level["evidence"] == "attendance 100%"
     completed = world.lead.get(f"/cohorts/{cohort_id}").json()["enrolments"][0]
     assert completed["state"] == "completed"
+    after = browser.get(work.stack.web + confirm_path)  # the confirmation, once completed
+    assert after.status_code == 200 and 'name="staff_id"' not in after.text  # no form
+    assert f"<h1>{PERSON_A} completed " in after.text and "nhsuk-tag--green" in after.text
     record = browser.get(work.stack.web + f"/people/{PERSON_A}/training")
     assert "Improvement leader" in record.text
