@@ -4,7 +4,9 @@ session within ``REPEAT_SECONDS`` gets the first one's redirect without any serv
 called (a second click that arrives while the first is still being answered waits for it).
 A form whose first POST did not end in a redirect (refused, failed) is released, so sending
 it again is a new attempt. Pages opt in with ``@page(..., once=True)``; the week's
-submissions have the measurement service's Idempotency-Key instead."""
+submissions have the measurement service's Idempotency-Key instead, and the PDSA cycle's form
+sends projects one as well (shared/idempotency.py), which holds beyond this session and
+``REPEAT_SECONDS``."""
 import hashlib
 import time
 
