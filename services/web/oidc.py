@@ -2,10 +2,17 @@
 authenticated at the token endpoint by ``private_key_jwt`` (as NHS CIS2 asks), the ID token
 checked against the provider's JWKS (issuer, audience, expiry, nonce). Configured by issuer
 URL, client id and key only (discovery gives the rest), so CIS2 or any provider works.
+
+Split horizon (WEB_OIDC_BROWSER_URL): when people's browsers reach the provider at another
+address than the web does (compose: http://127.0.0.1:9400 on the host, http://oidc:9400 inside),
+the web still talks to the issuer (discovery, token, JWKS, userinfo) and checks the issuer as
+strictly, and only the pages a browser is sent to (authorization, end of session) get the
+browser's base.
 """
 import secrets
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -22,6 +29,16 @@ TIMEOUT_SECONDS = 10
 
 class SignInFailed(Exception):
     """The provider's answer cannot sign anyone in; the message says why (for the log)."""
+
+
+def for_the_browser(endpoint, issuer, browser_url):
+    """``endpoint`` with the issuer's scheme, host and port replaced by ``browser_url``'s, when
+    it is on the issuer's host; any other endpoint as it is."""
+    issuer_base, browser_base = urlsplit(issuer), urlsplit(browser_url)
+    parts = urlsplit(endpoint)
+    if (parts.scheme, parts.netloc) != (issuer_base.scheme, issuer_base.netloc):
+        return endpoint
+    return urlunsplit((browser_base.scheme, browser_base.netloc, *parts[2:]))
 
 
 def client_key(path):
@@ -68,14 +85,18 @@ class RelyingParty:
                 self._metadata, self._fetched_at = metadata, self.clock()
             return self._metadata
 
+    def _in_browser(self, endpoint):
+        return for_the_browser(endpoint, self.settings.oidc_issuer,
+                               self.settings.oidc_browser_url)
+
     def _session(self):
         return OAuth2Session(self.settings.oidc_client_id, scope=self.settings.oidc_scopes,
                              redirect_uri=self.redirect_uri, code_challenge_method="S256")
 
     def authorization_url(self, state, nonce, code_verifier):
+        endpoint = self._in_browser(self.metadata()["authorization_endpoint"])
         url, _ = self._session().create_authorization_url(
-            self.metadata()["authorization_endpoint"], state=state, nonce=nonce,
-            code_verifier=code_verifier)
+            endpoint, state=state, nonce=nonce, code_verifier=code_verifier)
         return url
 
     def exchange(self, code, code_verifier, nonce):
@@ -124,7 +145,7 @@ class RelyingParty:
         endpoint = self.metadata().get("end_session_endpoint")
         if not endpoint:
             return None
-        request = requests.Request("GET", endpoint, params={
+        request = requests.Request("GET", self._in_browser(endpoint), params={
             "id_token_hint": id_token or "", "client_id": self.settings.oidc_client_id,
             "post_logout_redirect_uri": post_logout_redirect_uri}).prepare()
         return request.url
