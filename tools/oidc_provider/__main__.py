@@ -1,5 +1,6 @@
 """The local OpenID provider for development, the demo and the browser tests, shaped like NHS
-CIS2: ``.venv-oidc/bin/python -m tools.oidc_provider [--port 9400] [--client-jwks-url URL]``.
+CIS2: ``.venv-oidc/bin/python -m tools.oidc_provider [--host 127.0.0.1] [--port 9400]
+[--client-jwks-url URL]``.
 
 It is oidc-provider-mock (its own virtualenv, .venv-oidc: it needs Flask >= 3.1, which the
 services' Werkzeug 3.0.6 pin rules out) with what a CIS2 relying party must do enforced on
@@ -13,7 +14,9 @@ top, so the web service is tested the way CIS2 will treat it:
 - CIS2-shaped claims (``nhsid_useruid``, ``nhsid_nrbac_roles[]`` with ``org_code`` and
   ``role_code``) for the people of demo_users.json, and ``PUT /users/<sub>`` for others.
 
-Runs offline; binds 127.0.0.1 only.
+Runs offline; binds 127.0.0.1 only unless ``--host`` says otherwise (docker-compose.yml gives
+0.0.0.0 inside the provider's own container, published on the host's loopback only). Its
+issuer is the address it is asked at (oidc-provider-mock takes it from the request's host).
 """
 import argparse
 import base64
@@ -150,15 +153,17 @@ def make_app(client_id, client_jwks_url, users_path=DEMO_USERS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on (default: loopback only)")
     parser.add_argument("--port", type=int, default=9400)
     parser.add_argument("--client-id", default="pcn-web")
     parser.add_argument("--client-jwks-url", default="http://127.0.0.1:8005/oidc/jwks.json")
     parser.add_argument("--users", default=str(DEMO_USERS))
     args = parser.parse_args(argv)
-    server = make_server("127.0.0.1", args.port,
+    server = make_server(args.host, args.port,
                          make_app(args.client_id, args.client_jwks_url, args.users),
                          threaded=True)
-    print(f"local OpenID provider on http://127.0.0.1:{args.port} (client {args.client_id}, "
+    print(f"local OpenID provider on http://{args.host}:{args.port} (client {args.client_id}, "
           f"keys from {args.client_jwks_url})", flush=True)
     try:
         server.serve_forever()
