@@ -86,7 +86,11 @@ def start_provider(web_address):
     return process, base
 
 
-def build_stack(container_factory, service_config, with_notifications=False):
+def build_stack(container_factory, service_config, with_notifications=False,
+                split_provider=False):
+    """The stack and the provider's process. ``split_provider``: the web knows the provider
+    by two names of the one server, as in compose: ``localhost`` is the issuer it talks to
+    (back channel), ``127.0.0.1`` its WEB_OIDC_BROWSER_URL (``stack.provider``)."""
     from services.measurement.service import MeasurementService
     from services.projects.service import ProjectsService
     from services.web.service import WebService
@@ -108,6 +112,9 @@ def build_stack(container_factory, service_config, with_notifications=False):
     process, provider = start_provider(web_config["WEB_SERVER_ADDRESS"])
     web_config.update(urls, WEB_OIDC_ISSUER=provider,
                       WEB_BASE_URL=f"http://{web_config['WEB_SERVER_ADDRESS']}")
+    if split_provider:
+        web_config.update(WEB_OIDC_ISSUER=provider.replace("//127.0.0.1:", "//localhost:"),
+                          WEB_OIDC_BROWSER_URL=provider)
     web_container = started(container_factory, WebService, web_config)
     admin = ServiceClient(projects_config["WEB_SERVER_ADDRESS"])
     keys = register_network(admin)
