@@ -37,11 +37,11 @@ $(BIN)/nameko: pyproject.toml constraints.txt
 
 install: $(BIN)/nameko  ## a virtualenv with every pinned dependency
 
-up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, Prometheus), then the demo
+up: $(BIN)/nameko  ## the whole stack in Docker (RabbitMQ, MongoDB, services, OpenID provider, Prometheus), then the demo
 	@test -n "$(PCN_ADMIN_KEY)" || { echo "set PCN_ADMIN_KEY (16+ characters), e.g. export PCN_ADMIN_KEY=\$$(openssl rand -hex 24)"; exit 2; }
 	@docker info >/dev/null 2>&1 && $(COMPOSE) version >/dev/null 2>&1 || { echo "no Docker engine with the compose plugin here: install Docker and docker-compose-plugin, or run \`make demo\` (no Docker needed)"; exit 2; }
 	$(COMPOSE) up --build --detach --wait
-	$(BIN)/python -m tools.demo
+	$(BIN)/python -m tools.demo --web http://127.0.0.1:8005
 
 down:
 	$(COMPOSE) down

@@ -120,7 +120,8 @@ def sign_in(driver, site, provider, sub):
         expected_conditions.presence_of_element_located((By.NAME, "sub")))
     if not driver.current_url.startswith(provider):
         raise NoScreenshots(f"the site sent the browser to {driver.current_url}, not to the "
-                            f"local provider {provider} (WEB_OIDC_ISSUER)")
+                            f"local provider {provider} (WEB_OIDC_BROWSER_URL, or "
+                            f"WEB_OIDC_ISSUER when not set)")
     field.send_keys(sub, Keys.ENTER)
     WebDriverWait(driver, 15).until(lambda d: d.current_url.startswith(site))
     if not driver.find_elements(By.CSS_SELECTOR, "form[action^='/sign-out']"):

@@ -29,15 +29,26 @@ PROMETHEUS = "deploy/prometheus/prometheus.yml"
 K8S_SERVICES = "k8s/services"
 
 
+# What a service needs in compose beyond the template, by name: its own settings (an anchor
+# written by hand in docker-compose.yml, outside the markers) and the compose services it waits
+# for besides RabbitMQ and MongoDB. The web reaches the OpenID provider and the services by
+# their compose names, and is reached by the browser at its published ports.
+COMPOSE_EXTRAS = {"web": ("web-env", ("oidc",))}
+
+
 def compose_service(service):
     """The compose block of one service: the template plus what differs (2-space indent)."""
     ready = f"http://127.0.0.1:{service.port}/ready"
+    own_env, waits_for = COMPOSE_EXTRAS.get(service.name, (None, ()))
+    env = f"[*service-env, *{own_env}]" if own_env else "*service-env"
+    waits = "".join(f", {name}: {{condition: service_healthy}}" for name in waits_for)
+    depends_on = f"    depends_on: {{<<: *service-depends-on{waits}}}\n" if waits_for else ""
     return f"""\
   {service.name}:
     <<: *service
     command: [{", ".join(service.command)}]
-    environment: {{<<: *service-env, WEB_SERVER_ADDRESS: "0.0.0.0:{service.port}"}}
-    ports: ["{service.port}:{service.port}"]
+    environment: {{<<: {env}, WEB_SERVER_ADDRESS: "0.0.0.0:{service.port}"}}
+{depends_on}    ports: ["{service.port}:{service.port}"]
     healthcheck:
       <<: *service-healthcheck
       test: [CMD, python, -c, "import urllib.request; urllib.request.urlopen('{ready}', timeout=3)"]
