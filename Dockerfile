@@ -13,22 +13,29 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# The local OpenID provider of the compose stack (docker-compose.yml's `oidc`; never in k8s/):
-# tools/oidc_provider in its own virtualenv from its requirements, as .venv-oidc is made locally
-# (oidc-provider-mock needs Flask >= 3.1, which the services' Werkzeug pin rules out). Built
-# with `target: oidc-provider`; everything is installed here, nothing is fetched at run time.
-FROM python:3.11-slim AS oidc-provider
+# What both Python images share: slim Python 3.11 and the unprivileged runtime user (numeric
+# ids so Kubernetes can verify runAsNonRoot; kept as ENV because a build ARG does not reach the
+# stages built FROM this one).
+FROM python:3.11-slim AS python-base
+ARG APP_UID=10001
+ARG APP_GID=10001
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PATH=/opt/oidc-provider/bin:$PATH
-ARG APP_UID=10001
-ARG APP_GID=10001
+    APP_UID=${APP_UID} \
+    APP_GID=${APP_GID}
 RUN groupadd --system --gid "${APP_GID}" pcn \
     && useradd --system --uid "${APP_UID}" --gid pcn --no-create-home \
        --home-dir /app --shell /usr/sbin/nologin pcn
 WORKDIR /app
+
+# The local OpenID provider of the compose stack (docker-compose.yml's `oidc`; never in k8s/):
+# tools/oidc_provider in its own virtualenv from its requirements, as .venv-oidc is made locally
+# (oidc-provider-mock needs Flask >= 3.1, which the services' Werkzeug pin rules out). Built
+# with `target: oidc-provider`; everything is installed here, nothing is fetched at run time.
+FROM python-base AS oidc-provider
+ENV PATH=/opt/oidc-provider/bin:$PATH
 COPY tools/oidc_provider/requirements.txt ./oidc-provider-requirements.txt
 RUN python -m venv /opt/oidc-provider \
     && /opt/oidc-provider/bin/pip install -r oidc-provider-requirements.txt
@@ -40,21 +47,7 @@ EXPOSE 9400
 CMD ["python", "-m", "tools.oidc_provider", "--host", "0.0.0.0", "--port", "9400"]
 
 # The services' image (the last stage: what a build without a target makes).
-FROM python:3.11-slim
-
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-
-# Unprivileged runtime user (numeric ids so Kubernetes can verify runAsNonRoot).
-ARG APP_UID=10001
-ARG APP_GID=10001
-RUN groupadd --system --gid "${APP_GID}" pcn \
-    && useradd --system --uid "${APP_UID}" --gid pcn --no-create-home \
-       --home-dir /app --shell /usr/sbin/nologin pcn
-
-WORKDIR /app
+FROM python-base
 
 # Install the project with every dependency pinned by constraints.txt.
 COPY pyproject.toml constraints.txt ./

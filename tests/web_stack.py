@@ -1,6 +1,7 @@
 """A whole network behind the web service, for the web's integration and browser tests:
 projects, measurement and notifications containers on the test broker, the web service, and
 the local OpenID provider (tools/oidc_provider, run from its own virtualenv .venv-oidc)."""
+import contextlib
 import pathlib
 import subprocess
 import time
@@ -84,6 +85,18 @@ def start_provider(web_address):
             return False
     wait_until(answers, "the local OpenID provider", timeout=30)
     return process, base
+
+
+@contextlib.contextmanager
+def provider_stopped_after(built):
+    """``(stack, provider)`` from a ``build_*stack``: the stack, its OpenID provider's process
+    stopped at the end."""
+    stack, provider = built
+    try:
+        yield stack
+    finally:
+        provider.terminate()
+        provider.wait(timeout=10)
 
 
 def build_stack(container_factory, service_config, with_notifications=False,

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.helpers import ServiceClient
-from tests.web_stack import cis2_claims
+from tests.web_stack import cis2_claims, provider_stopped_after
 from tests.web_with_training import build_stack_with_training
 
 PRACTICE_LEAD_UID, OTHER_MEMBER_UID = "555000000104", "555000000105"
@@ -73,9 +73,7 @@ def add_people(stack):
 
 @pytest.fixture
 def work(container_factory, service_config):
-    stack, provider = build_stack_with_training(container_factory, service_config,
-                                                with_notifications=True)
-    add_people(stack)
-    yield Work(stack)
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_stack_with_training(
+            container_factory, service_config, with_notifications=True)) as stack:
+        add_people(stack)
+        yield Work(stack)

@@ -8,15 +8,14 @@ from nameko.testing.services import dummy  # noqa: F401 (nameko's test plugin is
 from nameko.testing.utils import get_extension
 
 from services.web.site import WebSite
-from tests.web_stack import LEAD_UID, MEMBER_UID, NOBODY_UID, build_stack
+from tests.web_stack import (LEAD_UID, MEMBER_UID, NOBODY_UID, build_stack,
+                              provider_stopped_after)
 
 
 @pytest.fixture
 def stack(container_factory, service_config):
-    stack, provider = build_stack(container_factory, service_config)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_stack(container_factory, service_config)) as stack:
+        yield stack
 
 
 def test_the_lead_signs_in_and_sees_the_network(stack):

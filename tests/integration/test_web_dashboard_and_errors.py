@@ -13,16 +13,14 @@ from nameko.testing.utils import find_free_port, get_extension
 
 from services.web import dashboard
 from services.web.site import WebSite
-from tests.web_stack import LEAD_UID, MEMBER_UID
+from tests.web_stack import LEAD_UID, MEMBER_UID, provider_stopped_after
 from tests.web_with_training import build_stack_with_training
 
 
 @pytest.fixture
 def stack(container_factory, service_config):
-    stack, provider = build_stack_with_training(container_factory, service_config)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_stack_with_training(container_factory, service_config)) as stack:
+        yield stack
 
 
 def assert_secure_html(response, status):

@@ -12,7 +12,8 @@ import pytest
 from nameko.testing.services import dummy  # noqa: F401 (nameko's test plugin is loaded)
 
 from tests.helpers import ServiceClient
-from tests.web_stack import LEAD_UID, MEMBER_UID, build_stack, wait_until
+from tests.web_stack import (LEAD_UID, MEMBER_UID, build_stack, provider_stopped_after,
+                              wait_until)
 
 LEAD_STAFF, MEMBER_STAFF = "lead-01", "nurse-01"
 
@@ -62,10 +63,8 @@ class Network:
 
 @pytest.fixture
 def stack(container_factory, service_config):
-    stack, provider = build_stack(container_factory, service_config, with_notifications=True)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_stack(container_factory, service_config, with_notifications=True)) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import requests
 from nameko.testing.services import dummy  # noqa: F401 (nameko's test plugin is loaded)
 
 from tests.mail_links_stack import SIGNAL_PERIOD, build_mail_stack, links_of, path_of
-from tests.web_stack import LEAD_UID, MEMBER_UID
+from tests.web_stack import LEAD_UID, MEMBER_UID, provider_stopped_after
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -19,10 +19,9 @@ pytestmark = pytest.mark.timeout(240)
 def stack(container_factory, service_config, tmp_path):
     maildir = tmp_path / "mail"
     maildir.mkdir()
-    stack, provider = build_mail_stack(container_factory, service_config, maildir)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_mail_stack(container_factory, service_config,
+                                                 maildir)) as stack:
+        yield stack
     stack.smtp.stop()
 
 

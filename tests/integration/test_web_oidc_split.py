@@ -8,15 +8,13 @@ import pytest
 import requests
 from nameko.testing.services import dummy  # noqa: F401 (nameko's test plugin is loaded)
 
-from tests.web_stack import LEAD_UID, build_stack
+from tests.web_stack import LEAD_UID, build_stack, provider_stopped_after
 
 
 @pytest.fixture
 def stack(container_factory, service_config):
-    stack, provider = build_stack(container_factory, service_config, split_provider=True)
-    yield stack
-    provider.terminate()
-    provider.wait(timeout=10)
+    with provider_stopped_after(build_stack(container_factory, service_config, split_provider=True)) as stack:
+        yield stack
 
 
 def test_a_browser_signs_in_through_the_browser_url_while_the_web_talks_to_the_issuer(stack):
