@@ -166,12 +166,6 @@ class MeasurementRepository(AggregateRepository):
         except DuplicateKeyError:
             return False
 
-    # --- retried requests --------------------------------------------------------------------
-
-    def forget_expired_responses(self, now):
-        """Drop the answers to retried requests expired at ``now``; returns how many."""
-        return self.remembered_answers.purge(now)
-
     # --- measures ---------------------------------------------------------------------------
 
     def add_measure_once(self, measure):

@@ -18,7 +18,7 @@ from services.measurement.commands.measures import (  # noqa: F401
     network_summary,
 )
 from services.measurement.commands.submissions import (  # noqa: F401
-    row_errors, submit, submit_one, submit_batch, answer_once, list_submissions, give_feedback,
+    row_errors, submit, submit_one, submit_batch, list_submissions, give_feedback,
     list_feedback,
 )
 from services.measurement.commands.due import due_now  # noqa: F401

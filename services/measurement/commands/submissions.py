@@ -1,6 +1,6 @@
 """Submissions: one row, a batch checked whole, a retried request answered once
 (``Idempotency-Key``), a measure's submissions, and feedback into its own series."""
-from shared import access, idempotency
+from shared import access
 from shared.domain import Change, RuleBroken
 
 from services.measurement import domain
@@ -82,13 +82,6 @@ def submit_batch(repository, principal, rows, now, trace):
     counts = {name: sum(1 for o in outcomes if o["outcome"] == name)
               for name in ("created", "corrected", "unchanged")}
     return {"rows": len(rows), **counts, "results": outcomes}
-
-
-def answer_once(repository, principal, idempotency_key, request_body, now, answer):
-    """(status, body, replayed): ``shared.idempotency.answer_once`` over this service's
-    remembered answers."""
-    return idempotency.answer_once(repository.remembered_answers, principal, idempotency_key,
-                                   request_body, now, answer)
 
 
 def list_submissions(repository, principal, measure_id, query):

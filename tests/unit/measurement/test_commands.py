@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.domain import ConflictError, NotFoundError, NotPermitted, RuleBroken
 from shared.events.catalogue import validate_envelope
 from shared.events.envelope import Trace
+from shared.idempotency import answer_once
 from shared.storage import open_database
 from tests.principals import ADMIN, LEAD, OTHER_PRACTICE, PRACTICE, SOUTH_LEAD
 
@@ -151,16 +152,16 @@ def test_a_retried_request_is_answered_once_and_a_reused_key_refused(repository)
         calls.append(1)
         return 201, {"n": len(calls)}
 
-    first = commands.answer_once(repository, PRACTICE, "key-1", b"{}", NOW, answer)
-    again = commands.answer_once(repository, PRACTICE, "key-1", b"{}", NOW, answer)
+    first = answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{}", NOW, answer)
+    again = answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{}", NOW, answer)
     assert first == (201, {"n": 1}, False) and again == (201, {"n": 1}, True)
     with pytest.raises(ConflictError) as reused:
-        commands.answer_once(repository, PRACTICE, "key-1", b"{ }", NOW, answer)
+        answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{ }", NOW, answer)
     assert "Idempotency-Key" in reused.value.fields
     # Keys are per API key, and no key means no memory.
-    assert commands.answer_once(repository, OTHER_PRACTICE, "key-1", b"{}", NOW, answer)[1] == {
+    assert answer_once(repository.remembered_answers, OTHER_PRACTICE, "key-1", b"{}", NOW, answer)[1] == {
         "n": 2}
-    assert commands.answer_once(repository, PRACTICE, None, b"{}", NOW, answer)[1] == {"n": 3}
+    assert answer_once(repository.remembered_answers, PRACTICE, None, b"{}", NOW, answer)[1] == {"n": 3}
 
 
 def test_a_remembered_answer_lasts_a_week_by_the_clock_passed_in(repository):
@@ -171,16 +172,16 @@ def test_a_remembered_answer_lasts_a_week_by_the_clock_passed_in(repository):
         return 201, {"n": len(calls)}
 
     week = timedelta(seconds=IDEMPOTENCY_SECONDS)
-    commands.answer_once(repository, PRACTICE, "key-1", b"{}", NOW, answer)
+    answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{}", NOW, answer)
     just_before = NOW + week - timedelta(seconds=1)
-    assert commands.answer_once(repository, PRACTICE, "key-1", b"{}", just_before, answer) == (
+    assert answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{}", just_before, answer) == (
         201, {"n": 1}, True)
-    assert repository.forget_expired_responses(just_before) == 0
+    assert repository.remembered_answers.purge(just_before) == 0
     # A week on, the key is forgotten: the request runs again and is remembered afresh.
-    assert commands.answer_once(repository, PRACTICE, "key-1", b"{ }", NOW + week, answer) == (
+    assert answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{ }", NOW + week, answer) == (
         201, {"n": 2}, False)
-    assert commands.answer_once(repository, PRACTICE, "key-1", b"{ }", NOW + week, answer)[2]
-    assert repository.forget_expired_responses(NOW + 2 * week) == 1
+    assert answer_once(repository.remembered_answers, PRACTICE, "key-1", b"{ }", NOW + week, answer)[2]
+    assert repository.remembered_answers.purge(NOW + 2 * week) == 1
     assert repository.database[IDEMPOTENCY].count_documents({}) == 0
 
 
