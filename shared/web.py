@@ -2,7 +2,7 @@
 import json
 import logging
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp

@@ -72,7 +72,7 @@ def kustomization_entry(service):
 def k8s_values(service):
     """k8s/services/<name>/: the component k8s/components/pcn-service applied to the service's
     values (a local-config PcnService: read by the component's replacements, never rendered)."""
-    kustomization = f"""\
+    kustomization = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [service.yaml]

@@ -9,7 +9,9 @@ difference makes a submission cost the same whatever the number of practices or 
 from datetime import date, timedelta
 
 from analytics import spc
-from analytics.submission_rules import MAX_BATCH_ROWS, align_period, contribution_of
+from analytics.submission_rules import (  # noqa: F401 (MAX_BATCH_ROWS: the schemas read it here)
+    MAX_BATCH_ROWS, align_period, contribution_of,
+)
 from shared import access
 from shared.domain import Change, ConflictError, EventSource, RuleBroken, new_id
 from shared.events.measurement import SERIES_POOLED

@@ -9,7 +9,7 @@ events in one write (the outbox), under the version guard of the change.
 from datetime import date
 
 from shared import access
-from shared.domain import Change, ConflictError, EventSource, NotPermitted, RuleBroken, new_id
+from shared.domain import Change, ConflictError, EventSource, RuleBroken, new_id
 
 SOURCE = EventSource("projects")
 
