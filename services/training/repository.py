@@ -41,6 +41,7 @@ class TrainingRepository(AggregateRepository):
         database[STAFF].create_index([("practice_id", 1), ("team", 1), ("leader", 1)])
         database[OFFERINGS].create_index([("network_id", 1), ("kind", 1)])
         database[COHORTS].create_index([("offering_id", 1)])
+        database[COHORTS].create_index([("network_id", 1), ("offering_id", 1)])
         database[COHORTS].create_index([("enrolments.staff_id", 1)])
         database[PROJECTS].create_index([("members.staff_id", 1)])
 

@@ -228,7 +228,14 @@ class OfferingQuery(PageQuery):
 
 
 class CohortQuery(PageQuery):
-    offering_id = fields.String(required=True, validate=IDENTIFIER)
+    """One offering's cohorts, or every cohort of a network (a catalogue page in one call)."""
+    offering_id = fields.String(validate=IDENTIFIER)
+    network_id = fields.String(validate=IDENTIFIER)
+
+    @validates_schema
+    def one_catalogue(self, data, **kwargs):
+        if bool(data.get("offering_id")) == bool(data.get("network_id")):
+            raise ValidationError("give offering_id or network_id, not both", "offering_id")
 
 
 class ScopeQuery(Strict):

@@ -129,7 +129,8 @@ class TrainingService(Service):
                                     trace_of(request))
         return cohort, 201, {"Location": f"/cohorts/{cohort['_id']}"}
 
-    @route("GET", "/cohorts", "List an offering's cohorts", query=CohortQuery,
+    @route("GET", "/cohorts", "List an offering's cohorts (offering_id), or every cohort of "
+           "a network (network_id)", query=CohortQuery,
            answers={200: page_of(CohortOut)}, roles=MEMBERS)
     def list_cohorts(self, request, principal, query):
         return cohorts.list_cohorts(self.storage, principal, query)

@@ -13,6 +13,7 @@ import io
 from urllib.parse import quote, urlencode
 
 from services.web import forms
+from services.web.catalogue import catalogue_view, cohort_dates, places_words
 from services.web.completions import ATTENDANCE_WORDS, completion_words, enrolled_rows
 from services.web.forms import field_id
 from services.web.inbox import segment
@@ -77,24 +78,6 @@ def next_needs_rows(report, offerings):
                                   "href": offering_href(offering["offering_id"])}
                      if offering else None})
     return rows
-
-
-def places_words(cohort):
-    """``3 of 12 places left``, ``1 of 1 place left``, ``Full: 2 waiting``."""
-    left, capacity = cohort.get("places_left", 0), cohort.get("capacity", 0)
-    if left > 0:
-        return f"{left} of {capacity} place{'s' if capacity != 1 else ''} left"
-    waiting = len(cohort.get("waiting") or ())
-    return f"Full: {waiting} waiting" if waiting else "Full: nobody waiting"
-
-
-def cohort_dates(cohort):
-    days = sorted(s["on"] for s in cohort.get("sessions") or ())
-    if not days:
-        return "No sessions"
-    if len(days) == 1:
-        return long_date(days[0])
-    return f"{long_date(days[0])} to {long_date(days[-1])} ({len(days)} sessions)"
 
 
 def waiting_list(cohort):
@@ -202,20 +185,11 @@ class TrainingPages:
     @page("GET", "/training/offerings")
     def training_offerings(self, request, session):
         upstream = self.upstream(session)
-        offerings = []
-        for offering in upstream.training("/offerings", params=LISTING)["items"]:
-            cohorts = upstream.training("/cohorts", params={
-                "offering_id": offering["offering_id"], **LISTING})["items"]
-            offerings.append({**offering, "anchor": f"offering-{field_id(offering['offering_id'])}",
-                              "awards": level_words(offering.get("awards_level"))
-                              if offering.get("awards_level") else None,
-                              "refreshes": level_words(offering.get("refresher_for"))
-                              if offering.get("refresher_for") else None,
-                              "cohorts": [{"href": f"/training/cohorts/{quote(c['cohort_id'])}",
-                                           "dates": cohort_dates(c), "places": places_words(c)}
-                                          for c in cohorts]})
+        network = {"network_id": self.access_of(session).network_id}
+        offerings = upstream.training("/offerings", params={**network, **LISTING})["items"]
+        cohorts = upstream.every_item(upstream.training, "/cohorts", network)
         return "training_offerings.jinja", {"title": "Training offerings", "nav": "training",
-                                            "offerings": offerings}
+                                            "offerings": catalogue_view(offerings, cohorts)}
 
     # --- a cohort: enrolment and withdrawal ------------------------------------------------
 

@@ -5,6 +5,7 @@ import requests
 
 from shared.person_token import PersonTokens
 from shared.errors import ApiError
+from shared.web import MAX_PAGE_SIZE
 
 TIMEOUT_SECONDS = 10
 
@@ -61,6 +62,17 @@ class Upstream:
 
     def training(self, path, **kwargs):
         return self.call("GET", self.settings.training_url, path, **kwargs)
+
+    def every_item(self, read, path, params):
+        """Every item of a list endpoint, page after page of the longest page the services
+        give: ``read`` is ``self.training`` or the like."""
+        items, page = [], 1
+        while True:
+            answer = read(path, params={**params, "page": page, "page_size": MAX_PAGE_SIZE})
+            items += answer["items"]
+            if not answer["items"] or len(items) >= answer["total"]:
+                return items
+            page += 1
 
     def send(self, service, method, path, body=None, **kwargs):
         """A change at ``service`` (projects, measurement, training or notifications as the

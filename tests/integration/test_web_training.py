@@ -168,6 +168,23 @@ def test_pyramid_assessment_and_nothing_of_another_practice(work):  # noqa: F811
     offerings = browser.get(work.stack.web + "/training/offerings")
     assert f'href="{world.cohort_path}"' in offerings.text and "1 of 1 place left" in \
         offerings.text
+    # The catalogue page's calls do not grow with the catalogue: a second offering with a
+    # cohort shows under its own heading for the same number of upstream calls.
+    calls = offerings.headers["X-Upstream-Calls"]
+    webinar = world.lead.post("/offerings", {
+        "network_id": "north-pcn", "kind": "webinar", "title": "SPC in an hour",
+        "refresher_for": "foundations", "duration_hours": 1, "capacity": 40})
+    assert webinar.status_code == 201, webinar.text
+    webinar_cohort = world.lead.post("/cohorts", {
+        "offering_id": webinar.json()["offering_id"],
+        "session_dates": [(datetime.now(timezone.utc).date() + timedelta(days=14)).isoformat()]})
+    assert webinar_cohort.status_code == 201, webinar_cohort.text
+    offerings = browser.get(work.stack.web + "/training/offerings")
+    webinar_section = offerings.text.split("SPC in an hour", 1)[1]
+    assert f'href="/training/cohorts/{webinar_cohort.json()["cohort_id"]}"' in webinar_section
+    assert "40 of 40 places left" in webinar_section
+    assert world.cohort_path not in webinar_section  # the first cohort stays with its offering
+    assert offerings.headers["X-Upstream-Calls"] == calls
 
     form = browser.get(work.stack.web + f"/people/{PERSON_A}/assessment")
     assert form.status_code == 200 and 'value="nurse-01"' in form.text  # the assessor: them

@@ -29,9 +29,17 @@ def list_offerings(repository, principal, query):
 
 
 def list_cohorts(repository, principal, query):
-    """Cohorts of an offering, each as the caller may see it."""
-    offering = offering_or_404(repository, principal, query["offering_id"])
-    page = repository.listing(COHORTS, {"offering_id": offering["_id"]}, query)
+    """Cohorts of an offering, or of a network (by offering, then as opened), each as the
+    caller may see it."""
+    if query.get("offering_id"):
+        offering = offering_or_404(repository, principal, query["offering_id"])
+        page = repository.listing(COHORTS, {"offering_id": offering["_id"]}, query)
+    else:
+        network_id = query["network_id"]
+        if not access.may_read_network(principal, network_id):
+            raise NotFoundError("no such network", {"network_id": [f"{network_id} not found"]})
+        page = repository.listing(COHORTS, {"network_id": network_id}, query,
+                                  sort=(("offering_id", 1), ("_id", 1)))
     return {**page, "items": [cohort_view(c, principal) for c in page["items"]]}
 
 

@@ -45,6 +45,8 @@ def errors(schema, payload):
     (schemas.StaffIn(), {**staff_row("ab1"), "phone": "020 7946 0018"}, "phone"),
     (schemas.StaffUpdateIn(), {"left_on": "tomorrow"}, "left_on"),
     (schemas.ScopeQuery(), {}, "practice_id"),
+    (schemas.CohortQuery(), {}, "offering_id"),
+    (schemas.CohortQuery(), {"offering_id": "o", "network_id": NETWORK}, "offering_id"),
     (schemas.ScopeQuery(), {"network_id": NETWORK, "team": "admin"}, "practice_id"),
 ])
 def test_bad_input_names_its_field(schema, payload, field):
@@ -161,3 +163,19 @@ def test_listings_are_scoped_to_what_the_key_may_see(repository):
     with pytest.raises(NotFoundError):
         cohorts.list_cohorts(repository, OTHER_LEAD, {"offering_id": course["_id"],
                                                       "page": 1, "page_size": 50})
+    # Every cohort of the network in one call (the catalogue page), by offering; another
+    # network's lead finds no such network.
+    webinar = cohorts.add_offering(repository, LEAD, schemas.OfferingIn().load({
+        "network_id": NETWORK, "kind": "webinar", "title": "SPC in an hour",
+        "refresher_for": "introduction",
+        "duration_hours": 1, "capacity": 50}), NOW, Trace())
+    cohorts.add_cohort(repository, LEAD, {"offering_id": webinar["_id"], "capacity": None,
+                                          "session_dates": [date(2026, 4, 2)]}, NOW, Trace())
+    network = schemas.CohortQuery().load({"network_id": NETWORK})
+    of_network = cohorts.list_cohorts(repository, practice_key(PRACTICES[0]), network)
+    assert of_network["total"] == 2
+    assert [c["offering_id"] for c in of_network["items"]] == sorted(
+        [course["_id"], webinar["_id"]])
+    with pytest.raises(NotFoundError) as elsewhere:
+        cohorts.list_cohorts(repository, OTHER_LEAD, network)
+    assert "network_id" in elsewhere.value.fields

@@ -2,9 +2,10 @@
 (services/training/domain/coverage.py, cohort views): the pyramid table and its text
 alternative, who needs what next with the offering that awards it, places left, the outcome
 banners, and a refused register file's rows named by their line in the file."""
-from services.web.training import (cohort_dates, data_row_lines, moved_up, next_needs_rows,
-                                   outcome_words, places_words, pyramid_alt, pyramid_rows,
-                                   register_file_errors, waiting_list)
+from services.web.catalogue import catalogue_view, cohort_dates, places_words
+from services.web.training import (data_row_lines, moved_up, next_needs_rows, outcome_words,
+                                   pyramid_alt, pyramid_rows, register_file_errors,
+                                   waiting_list)
 from services.web.upstream import UpstreamRefused
 
 REPORT = {"scope": {"network_id": "north-pcn", "practice_id": "F84001", "team": None},
@@ -126,3 +127,28 @@ def test_a_refused_register_of_one_row_or_of_the_whole_file():
         "Line 2: status: one of present, late"]
     header = UpstreamRefused(422, {"fields": {"csv": ["header is ['who', 'status']"]}})
     assert register_file_errors(header, "who,status\n") == ["Header is ['who', 'status']"]
+
+
+def test_the_catalogue_lists_offerings_by_title_and_their_cohorts_by_first_session():
+    offerings = [{"offering_id": "off_b", "title": "SPC in an hour",
+                  "refresher_for": "foundations"},
+                 {"offering_id": "off_a", "title": "foundations of improvement",
+                  "awards_level": "foundations"}]
+    cohorts = [
+        {"cohort_id": "coh_late", "offering_id": "off_a", "capacity": 12, "places_left": 3,
+         "sessions": [{"on": "2027-02-01"}]},
+        {"cohort_id": "coh_webinar", "offering_id": "off_b", "capacity": 40, "places_left": 40,
+         "sessions": [{"on": "2027-01-20"}]},
+        {"cohort_id": "coh_early", "offering_id": "off_a", "capacity": 12, "places_left": 0,
+         "waiting": [{"staff_id": "x"}], "sessions": [{"on": "2027-01-10"}, {"on": "2027-01-17"}]}]
+    view = catalogue_view(offerings, cohorts)
+    assert [o["offering_id"] for o in view] == ["off_a", "off_b"]  # by title, whatever the case
+    assert [c["href"] for c in view[0]["cohorts"]] == ["/training/cohorts/coh_early",
+                                                       "/training/cohorts/coh_late"]
+    assert view[0]["cohorts"][0] == {
+        "href": "/training/cohorts/coh_early", "places": "Full: 1 waiting",
+        "dates": "10 January 2027 to 17 January 2027 (2 sessions)"}
+    assert (view[0]["awards"], view[0]["refreshes"]) == ("Foundations", None)
+    assert (view[1]["awards"], view[1]["refreshes"]) == (None, "Foundations")
+    assert view[1]["anchor"] == "offering-off_b"
+    assert catalogue_view([{"offering_id": "off_c", "title": "Coaching"}], [])[0]["cohorts"] == []
