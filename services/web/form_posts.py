@@ -2,8 +2,10 @@
 it once. The first POST of a form claims it; the same form with the same values from the same
 session within ``REPEAT_SECONDS`` gets the first one's redirect without any service being
 called (a second click that arrives while the first is still being answered waits for it).
-A form whose first POST did not end in a redirect (refused, failed) is released, so sending
-it again is a new attempt. Pages opt in with ``@page(..., once=True)``; the week's
+A form whose first POST was refused or failed is released, so sending it again is a new
+attempt. A form whose first answer showed something only once (a new key, a wallboard link:
+never stored here, so never shown again) keeps its claim for ``SHOWN_ONCE_SECONDS``: the
+browser's "send again?" after a reload is told so instead of issuing a second one. Pages opt in with ``@page(..., once=True)``; the week's
 submissions have the measurement service's Idempotency-Key instead, and the PDSA cycle's form
 sends projects one as well (shared/idempotency.py), which holds beyond this session and
 ``REPEAT_SECONDS``."""
@@ -14,6 +16,8 @@ from pymongo.errors import DuplicateKeyError
 
 FORM_POSTS = "form_posts"
 REPEAT_SECONDS = 30
+SHOWN_ONCE_SECONDS = 3600
+SHOWN_ONCE = "shown once"  # where a repeat is sent when the first answer showed a secret
 WAIT_SECONDS = 5.0
 
 
@@ -57,6 +61,12 @@ class FormPosts:
     def answer(self, key, location):
         """The first POST ended in a redirect to ``location``: repeats go there too."""
         self.collection.update_one({"_id": key}, {"$set": {"location": location}})
+
+    def shown_once(self, key):
+        """The first POST's answer showed something only once: repeats within the hour are
+        told so (``first_answer`` gives ``SHOWN_ONCE``)."""
+        self.collection.update_one({"_id": key}, {"$set": {
+            "location": SHOWN_ONCE, "expires_at": self.clock() + SHOWN_ONCE_SECONDS}})
 
     def release(self, key):
         self.collection.delete_one({"_id": key})

@@ -12,7 +12,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from prometheus_client import Histogram
 from werkzeug.wrappers import Response
 
-from services.web.form_posts import fingerprint
+from services.web.form_posts import SHOWN_ONCE, fingerprint
 from services.web.sessions import SESSION_COOKIE, csrf_matches
 from services.web.upstream import UpstreamRefused
 from shared.web import http
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "Page not found"
 PROBLEM = "Sorry, there is a problem with the service"
 TRY_LATER = "Try again later."
+SENT_ONCE = ("This form was sent a moment ago with the same details, and what it issued was "
+             "shown then, once: it is not shown again. If it was not copied, revoke it and "
+             "issue another.")
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 PAGE_DURATION = Histogram("pcn_web_page_duration_seconds", "Time to answer each web page.",
                           ["page", "status"],
@@ -152,6 +155,8 @@ class PageHost:
                           request.files)
         if not posts.claim(key):
             location = posts.first_answer(key)
+            if location == SHOWN_ONCE:
+                return self.error_page(409, "This was sent already", SENT_ONCE, session)
             if location:
                 return redirect(location)
             return self.error_page(409, "This form is already being sent",
@@ -164,6 +169,8 @@ class PageHost:
             raise
         if isinstance(answer, Response) and answer.status_code == 303:
             posts.answer(key, answer.headers["Location"])
+        elif not isinstance(answer, Response) or answer.status_code < 300:
+            posts.shown_once(key)  # a page of its own, not a redirect: a new key or link
         else:
             posts.release(key)
         return answer

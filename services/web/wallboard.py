@@ -53,7 +53,7 @@ class WallboardPages:
             session, practice_id, {}, {}, done="The wallboard link is revoked. The screen "
                                                "shows nothing from now on." if revoked else None)
 
-    @page("POST", "/huddle/<practice_id>/devices", form=True)
+    @page("POST", "/huddle/<practice_id>/devices", form=True, once=True)
     def issue_wallboard_link(self, request, session, practice_id):
         values = {name: request.form.get(name, "").strip() for name in LINK_FIELDS}
         body = {"practice_id": practice_id,
@@ -66,7 +66,8 @@ class WallboardPages:
             return html("wallboard_devices.jinja", status=422,
                         **self.common_context(session, request), **context)
         issued = {"url": f"{self.settings.base_url}/wallboard/{link['token']}", **link}
-        # Shown once here (no-store, like every personal page); a reload asks to send again.
+        # Shown once here (no-store, like every personal page); sending the form again (a
+        # reload) is told so and issues nothing (@page once: services/web/form_posts.py).
         return "wallboard_devices.jinja", self._devices_context(
             session, practice_id, {}, {}, issued=issued)
 

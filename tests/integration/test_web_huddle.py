@@ -151,11 +151,18 @@ def test_a_wallboard_link_shows_the_board_until_revoked(work):
     refused = lead.post(work.web + "/huddle/F84001/devices",
                         data={"csrf_token": token, "team": "reception", "label": ""})
     assert refused.status_code == 422 and 'href="#label"' in refused.text
-    issued = lead.post(work.web + "/huddle/F84001/devices",
-                       data={"csrf_token": token, "team": "reception",
-                             "label": "Reception office"}, allow_redirects=False)
+    link_form = {"csrf_token": token, "team": "reception", "label": "Reception office"}
+    issued = lead.post(work.web + "/huddle/F84001/devices", data=link_form,
+                       allow_redirects=False)
     assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
     link = re.search(r'id="wallboard-link" href="([^"]+)"', issued.text).group(1)
+    # A reload of that answer sends the form again: told so, no second link.
+    again = lead.post(work.web + "/huddle/F84001/devices", data=link_form,
+                      allow_redirects=False)
+    assert again.status_code == 409 and "This was sent already" in again.text
+    assert 'id="wallboard-link"' not in again.text
+    assert [w["label"] for w in lead_api.get("/wallboards", params={
+        "practice_id": "F84001"}).json()["items"]].count("Reception office") == 1
     assert "/wallboard/wb_" in link
     listed = lead.get(work.web + "/huddle/F84001/devices")
     assert "Reception office" in listed.text and urlsplit(link).path not in listed.text

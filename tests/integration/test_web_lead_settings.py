@@ -80,12 +80,18 @@ def test_a_key_is_shown_once_works_and_stops_working_once_revoked(work):
     assert "<title>Error: Practices and their keys" in refused.text
     assert 'href="#person_key-staff_id"' in refused.text and "Typed and kept" in refused.text
 
-    issued = lead.post(f"{work.web}/settings/keys", data={
-        "csrf_token": csrf_of(page), "role": "practice", "practice_key.practice_id": "F84002",
-        "practice_key.label": "F84002 uploads"}, allow_redirects=False)
+    key_form = {"csrf_token": csrf_of(page), "role": "practice",
+                "practice_key.practice_id": "F84002", "practice_key.label": "F84002 uploads"}
+    before = key_count(work)
+    issued = lead.post(f"{work.web}/settings/keys", data=key_form, allow_redirects=False)
     assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
     assert "It will not be shown again" in issued.text
     key = issued_key(issued)
+    # A reload of that answer sends the form again: told so, nothing issued, no key shown.
+    again = lead.post(f"{work.web}/settings/keys", data=key_form, allow_redirects=False)
+    assert again.status_code == 409 and "This was sent already" in again.text
+    assert "revoke it and issue another" in again.text and 'id="issued-key"' not in again.text
+    assert key_count(work) == before + 1
     projects = ServiceClient(work.stack.config["WEB_PROJECTS_URL"][len("http://"):], key)
     assert projects.get("/practices").status_code == 200
     listing = lead.get(f"{work.web}/settings/practices")

@@ -1,6 +1,7 @@
 """The network's practices and their API keys: register a practice, issue a practice key or a
-person key (shown once, in the answer to the POST itself, never stored here nor put in a URL),
-revoke a key after a confirmation page."""
+person key (shown once, in the answer to the POST itself, never stored here nor put in a URL;
+the same form sent again, by a reload, is told so and issues nothing), revoke a key after a
+confirmation page."""
 from services.web import forms
 from services.web.dates import long_date
 from services.web.lead_settings.common import DONE_WORDS, acting_principal, segment
@@ -86,7 +87,7 @@ class PracticeSettingsPages:
                                               PRACTICE_LABELS)
         return redirect("/settings/practices?done=practice")
 
-    @page("POST", "/settings/keys", form=True)
+    @page("POST", "/settings/keys", form=True, once=True)
     def issue_key(self, request, session):
         """A practice or person key; the key itself is in this answer only (no-store)."""
         access = self._leads(session)

@@ -3,7 +3,8 @@ form, a repeat is told where the first went, a released or old claim lets it go 
 import mongomock
 from werkzeug.datastructures import MultiDict
 
-from services.web.form_posts import REPEAT_SECONDS, FormPosts, fingerprint
+from services.web.form_posts import (REPEAT_SECONDS, SHOWN_ONCE, SHOWN_ONCE_SECONDS, FormPosts,
+                                     fingerprint)
 
 NOW = 1_800_000_000.0
 
@@ -41,3 +42,15 @@ def test_the_fingerprint_is_the_session_path_and_values_not_the_csrf_token():
     assert key != fingerprint("session-1", "/huddle/F84001/pharmacy", form, MultiDict())
     other = MultiDict([("description", "door!"), ("raised_by", "n1")])
     assert key != fingerprint("session-1", "/huddle/F84001/reception", other, MultiDict())
+
+
+def test_a_form_whose_answer_showed_a_secret_is_told_so_for_an_hour_not_half_a_minute():
+    clock = [NOW]
+    store = posts(clock)
+    assert store.claim("k")
+    store.shown_once("k")
+    assert store.first_answer("k", wait_seconds=0) == SHOWN_ONCE
+    clock[0] = NOW + SHOWN_ONCE_SECONDS - 1
+    assert not store.claim("k") and store.first_answer("k", wait_seconds=0) == SHOWN_ONCE
+    clock[0] = NOW + SHOWN_ONCE_SECONDS
+    assert store.claim("k")  # an hour on, the same details issue a new one
