@@ -14,10 +14,10 @@ the web remembers of it.
 from analytics.spc import SpcAnalysis
 from analytics.spc import verdict as spc_words
 from services.web import forms
+from services.web.dates import long_date
 from services.web.forms import typed_date
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
-from services.web.record import long_date
 from services.web.upstream import UpstreamRefused
 from shared.idempotency import IDEMPOTENCY_KEY
 

@@ -15,10 +15,11 @@ from urllib.parse import quote, urlencode
 from services.web import forms
 from services.web.catalogue import catalogue_view, cohort_dates, places_words
 from services.web.completions import ATTENDANCE_WORDS, completion_words, enrolled_rows
+from services.web.dates import long_date
 from services.web.forms import field_id
 from services.web.inbox import segment
 from services.web.pages import html, page, redirect
-from services.web.record import form_errors, level_words, long_date
+from services.web.record import form_errors, level_words
 from services.web.upstream import UpstreamRefused
 
 LISTING = {"page_size": 200}  # the longest page the services give
